@@ -1,0 +1,100 @@
+"""The one table: a ticket per enterprise problem, and its append-only event history."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Integer, Sequence, String, Text, func, text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+from models.enums import TicketStatus
+
+# Ticket numbers are "<YYYYMMDD>-<global sequence>": readable, unique without a per-day counter row
+# (which would serialise concurrent intake on one lock).
+ticket_number_seq = Sequence("ticket_number_seq", metadata=Base.metadata)
+
+_STATUSES = ", ".join(f"'{s.value}'" for s in TicketStatus)
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
+        Index("uq_ticket_channel_external_id", "channel_code", "external_id", unique=True,
+              postgresql_where=text("external_id IS NOT NULL")),
+        Index("ix_ticket_status_id", "status", "id"),
+        Index("ix_ticket_lead_unit_id", "lead_unit_code", "id"),
+        Index("ix_ticket_channel_id", "channel_code", "id"),
+        Index("ix_ticket_county_id", "county_code", "id"),
+        Index("ix_ticket_town_id", "town_code", "id"),
+        Index("ix_ticket_category_id", "category_code", "id"),
+        Index("ix_ticket_registered_unit_id", "registered_by_unit_code", "id"),
+        Index("ix_ticket_enterprise_created", "enterprise_id", "created_at"),
+        Index("ix_ticket_created_at", "created_at"),
+        Index("ix_ticket_assisting_units", "assisting_units", postgresql_using="gin"),
+        Index("ix_ticket_search", "search_vector", postgresql_using="gin"),
+        Index("ix_ticket_merged_into", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    channel_code: Mapped[str] = mapped_column(ForeignKey("channel.code"))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    enterprise_name: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str] = mapped_column(String(18))
+    contact_name: Mapped[str] = mapped_column(String(64))
+    contact_phone: Mapped[str] = mapped_column(String(32))
+    county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"))
+    town_code: Mapped[str | None] = mapped_column(ForeignKey("town.code"))
+
+    request_type: Mapped[str] = mapped_column(String(16))
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
+    urgency: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    search_vector: Mapped[Any] = mapped_column(TSVECTOR, deferred=True)
+
+    status: Mapped[str] = mapped_column(String(24), default=TicketStatus.NEW)
+    lead_unit_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"))
+    assisting_units: Mapped[list[str]] = mapped_column(ARRAY(String(80)), default=list, server_default="{}")
+    registered_by_unit_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    route_rule_id: Mapped[str | None] = mapped_column(String(100))
+    route_ruleset_version: Mapped[str | None] = mapped_column(String(32))
+    route_reasons: Mapped[dict | None] = mapped_column(JSONB)
+    routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    accept_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolve_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    # Bumped by every state change; concurrent actions compare-and-set on it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class TicketEvent(Base):
+    """One change of a ticket. Rows are never updated or deleted (a trigger refuses it)."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (Index("ix_ticket_event_ticket_id", "ticket_id", "id"), Index("ix_ticket_event_at", "at"))
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    unit_code: Mapped[str | None] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
+    payload: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")

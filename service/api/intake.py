@@ -1,0 +1,47 @@
+"""Pushes from other platforms: 帮企云 signs its problems with a shared secret."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from service.api.tickets import register
+from service.config import get_settings
+from service.db import SessionDep
+from service.pipeline.signatures import verify
+from service.schemas.ticket import BangqiyunPush, TicketCreated
+
+router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
+
+
+@router.post("/bangqiyun", response_model=TicketCreated, status_code=201,
+             openapi_extra={"requestBody": {"content": {"application/json": {
+                 "schema": BangqiyunPush.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
+async def bangqiyun(
+    request: Request, session: SessionDep, response: Response,
+    x_signature_timestamp: Annotated[str | None, Header()] = None,
+    x_signature: Annotated[str | None, Header()] = None,
+) -> TicketCreated:
+    """A 帮企云 problem: X-Signature = hex HMAC-SHA256(secret, "<X-Signature-Timestamp>." + raw body).
+
+    Its own id becomes our external_id, so a re-sent push returns the ticket already filed (200).
+    """
+    settings = get_settings()
+    raw = await request.body()
+    verify(settings.bangqiyun_secret, x_signature_timestamp, x_signature, raw,
+           max_skew=settings.bangqiyun_max_skew_seconds)
+    try:
+        push = BangqiyunPush.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    return await _register(session, push, response)
+
+
+async def _register(session, push: BangqiyunPush, response: Response) -> TicketCreated:
+    from starlette.concurrency import run_in_threadpool
+
+    # Database work is synchronous; keep it off the event loop.
+    return await run_in_threadpool(register, session, push, channel="bangqiyun", external_id=push.id, user=None,
+                                   unit_code=None, response=response, system="bangqiyun")

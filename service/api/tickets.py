@@ -1,0 +1,128 @@
+"""The one table over HTTP: register, list, read, merge and dispatch tickets."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from models import Role, User
+from service.api import present
+from service.api.deps import CurrentUser, require
+from service.config import get_settings
+from service.db import SessionDep, after_commit, commit
+from service.errors import Forbidden
+from service.pipeline import dedupe, events, route, tickets
+from service.pipeline.intake import create_ticket
+from service.pipeline.tickets import TicketFilter
+from service.schemas.common import Page
+from service.schemas.ticket import DispatchIn, MergeIn, TicketCreate, TicketCreated, TicketDetail, TicketOut
+from workers.queues import enqueue_route_safely
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+
+Registrar = Annotated[User, Depends(require(Role.OPERATOR, Role.DISPATCHER, Role.HANDLER))]
+
+
+def registering_unit(user: User) -> str | None:
+    """Town centre staff register for their centre; handlers of other units do not register tickets."""
+    if user.role != Role.HANDLER.value:
+        return None
+    if not (user.unit_code or "").startswith("tc."):
+        raise Forbidden("only town enterprise service centre staff, operators and dispatchers register tickets")
+    return user.unit_code
+
+
+def register(session, data, *, channel: str, external_id: str | None, user: User | None,
+             unit_code: str | None, response: Response, system: str = "intake") -> TicketCreated:
+    """Shared by every intake path: create once, enqueue routing after the commit, answer 201 or 200."""
+    ticket, created = create_ticket(session, data, channel=channel, external_id=external_id, user=user,
+                                    registered_by_unit=unit_code, system=system)
+    duplicates = dedupe.possible_duplicates(session, ticket) if created else []
+    if created:
+        ticket_id = ticket.id
+        after_commit(session, lambda: enqueue_route_safely(ticket_id))
+    commit(session)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return present.ticket_out(ticket, session, TicketCreated,
+                              possible_duplicates=[present.duplicate_out(d) for d in duplicates])
+
+
+@router.post("", response_model=TicketCreated, status_code=201,
+             responses={200: {"description": "already registered under this (channel, external_id)"}})
+def create(body: TicketCreate, session: SessionDep, user: Registrar, response: Response) -> TicketCreated:
+    """Register a problem from any channel. Replaying the same (channel, external_id) returns the first ticket."""
+    unit_code = registering_unit(user)
+    return register(session, body, channel=body.channel, external_id=body.external_id, user=user,
+                    unit_code=unit_code, response=response)
+
+
+@router.get("", response_model=Page[TicketOut])
+def list_(
+    session: SessionDep, user: CurrentUser,
+    status_: Annotated[list[str], Query(alias="status")] = [],
+    channel: Annotated[list[str], Query()] = [],
+    county: Annotated[list[str], Query()] = [],
+    town: Annotated[list[str], Query()] = [],
+    unit: str | None = None,
+    category: Annotated[list[str], Query()] = [],
+    request_type: Annotated[list[str], Query()] = [],
+    urgency: Annotated[list[str], Query()] = [],
+    uscc: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="text search in title, description, enterprise")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+) -> Page[TicketOut]:
+    """The one table, newest first; repeat a filter to match any of several values; follow next_cursor."""
+    settings = get_settings()
+    limit = min(limit or settings.page_size_default, settings.page_size_max)
+    flt = TicketFilter(status=status_, channel=channel, county=county, town=town, unit=unit or None,
+                       category=category, request_type=request_type, urgency=urgency, uscc=uscc or None,
+                       created_from=created_from, created_to=created_to, q=q or None)
+    rows, next_cursor = tickets.list_tickets(session, flt, user, cursor=cursor or None, limit=limit)
+    return Page[TicketOut](items=[present.ticket_out(t, session) for t in rows], next_cursor=next_cursor, limit=limit)
+
+
+@router.get("/{ticket_id}", response_model=TicketDetail)
+def detail(ticket_id: int, session: SessionDep, user: CurrentUser) -> TicketDetail:
+    """One ticket with its whole history and the tickets merged into it."""
+    ticket = tickets.get_visible(session, ticket_id, user)
+    return present.ticket_out(
+        ticket, session, TicketDetail,
+        merged_tickets=[{"id": t.id, "number": t.number} for t in dedupe.merged_children(session, ticket.id)],
+        history=[present.event_out(e) for e in events.history(session, ticket.id)],
+    )
+
+
+@router.post("/{ticket_id}/merge", response_model=TicketOut)
+def merge(ticket_id: int, body: MergeIn, session: SessionDep,
+          user: Annotated[User, Depends(require(Role.OPERATOR, Role.DISPATCHER))]) -> TicketOut:
+    """并单: merge this ticket into another open ticket (the other one carries on)."""
+    ticket = tickets.get_visible(session, ticket_id, user)
+    tickets.get_visible(session, body.into_ticket_id, user)
+    merged = dedupe.merge(session, ticket, body.into_ticket_id, user=user, reason=body.reason)
+    commit(session)
+    return present.ticket_out(merged, session)
+
+
+@router.post("/{ticket_id}/unmerge", response_model=TicketOut)
+def unmerge(ticket_id: int, session: SessionDep,
+            user: Annotated[User, Depends(require(Role.DISPATCHER))]) -> TicketOut:
+    """Undo a merge; the ticket returns to the state it had before."""
+    ticket = tickets.get_visible(session, ticket_id, user)
+    restored = dedupe.unmerge(session, ticket, user=user)
+    commit(session)
+    return present.ticket_out(restored, session)
+
+
+@router.post("/{ticket_id}/dispatch", response_model=TicketOut)
+def dispatch(ticket_id: int, body: DispatchIn, session: SessionDep,
+             user: Annotated[User, Depends(require(Role.DISPATCHER))]) -> TicketOut:
+    """Assign by hand a ticket the rules could not place."""
+    ticket = tickets.get_visible(session, ticket_id, user)
+    ticket = route.dispatch_by_hand(session, ticket, lead=body.lead_unit, assisting=body.assisting_units,
+                                    user=user, reason=body.reason)
+    commit(session)
+    return present.ticket_out(ticket, session)

@@ -1,0 +1,65 @@
+"""The FastAPI application."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api import auth, health, intake, reference, routing, tickets
+from service.config import get_settings
+from service.errors import install_handlers
+
+
+class BodyLimit:
+    """Refuse bodies over max_body_bytes with 413, whether or not Content-Length is declared."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._too_large(send)
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        import json
+
+        body = json.dumps({"error": "payload_too_large",
+                           "detail": f"request body over {self.max_bytes} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app() -> FastAPI:
+    """Build the app: routers, error handlers, body limit."""
+    app = FastAPI(title="hotline", version="0.1.0",
+                  description="涉企问题一表通管: one table for every enterprise problem, from every channel.")
+    install_handlers(app)
+    for module in (health, auth, tickets, intake, routing, reference):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=get_settings().max_body_bytes)
+    return app
+
+
+app = create_app()

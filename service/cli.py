@@ -1,0 +1,251 @@
+"""The `hotline` command: run the stack, migrate, seed, manage users, check and explain rules."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from models import Role
+from service.config import get_settings
+
+app = typer.Typer(help="Enterprise service hotline (涉企问题一表通管).", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+rules_app = typer.Typer(help="Routing rules.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(rules_app, name="rules")
+
+
+def _configure_servers() -> tuple[str, str]:
+    """Resolve (or start) the servers and pin their URLs for this process and its children."""
+    from service.db import reset_engine
+    from service.embedded import ensure_servers
+
+    db_url, redis_url = ensure_servers(get_settings())
+    os.environ["HOTLINE_DATABASE_URL"], os.environ["HOTLINE_REDIS_URL"] = db_url, redis_url
+    get_settings.cache_clear()
+    reset_engine()
+    return db_url, redis_url
+
+
+def _session():
+    from service.db import session_factory
+
+    return session_factory()()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    from service.migrate import upgrade
+
+    db_url, _ = _configure_servers()
+    upgrade(db_url)
+    typer.echo("database is at the latest migration")
+
+
+@app.command()
+def seed(demo: Annotated[bool, typer.Option(help="also demo users and tickets")] = False) -> None:
+    """Load the reference data (idempotent) and, with --demo, demo users and tickets."""
+    _configure_servers()
+    _seed(demo)
+
+
+def _seed(demo: bool) -> None:
+    from service.db import commit
+    from service.pipeline import demo as demo_data
+    from service.pipeline.reference import seed_reference
+
+    with _session() as session:
+        written = seed_reference(session)
+        commit(session)
+        typer.echo("reference data: " + (", ".join(f"{k} {v}" for k, v in written.items()) or "up to date"))
+        if demo:
+            users = demo_data.seed_demo_users(session)
+            commit(session)
+            created = demo_data.seed_demo_tickets(session)
+            commit(session)
+            typer.echo(f"demo: {len(users)} users, {len(created)} tickets created")
+            _enqueue_new(session)
+
+
+def _enqueue_new(session) -> None:
+    from service.pipeline.demo import new_ticket_ids
+    from workers.queues import enqueue_route_safely
+
+    for ticket_id in new_ticket_ids(session):
+        enqueue_route_safely(ticket_id)
+
+
+@app.command()
+def api(host: Optional[str] = None, port: Optional[int] = None, workers: Optional[int] = None) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    _configure_servers()
+    settings = get_settings()
+    uvicorn.run("service.app:app", host=host or settings.api_host, port=port or settings.api_port,
+                workers=workers or settings.api_workers, log_level="info")
+
+
+@app.command()
+def worker(burst: Annotated[bool, typer.Option(help="exit when the queues are empty")] = False) -> None:
+    """Run an RQ worker (routing and background jobs)."""
+    from workers.runner import run_worker
+
+    _configure_servers()
+    logging.basicConfig(level=logging.INFO)
+    run_worker(burst=burst)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler that enqueues the periodic sweeps."""
+    from workers.runner import run_scheduler
+
+    _configure_servers()
+    logging.basicConfig(level=logging.INFO)
+    run_scheduler()
+
+
+@app.command()
+def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] = True,
+       port: Optional[int] = None) -> None:
+    """Everything on one machine: servers, migrations, seed, API, one worker, the scheduler. Ctrl-C stops all."""
+    from service.embedded import stop_embedded
+    from service.migrate import upgrade
+
+    configured = get_settings().model_copy()
+    db_url, _ = _configure_servers()
+    upgrade(db_url)
+    _seed(demo)
+    settings = get_settings()
+    port = port or settings.api_port
+    cli = [sys.executable, "-m", "service.cli"]
+    procs = [
+        subprocess.Popen([*cli, "api", "--port", str(port)]),
+        subprocess.Popen([*cli, "worker"]),
+        subprocess.Popen([*cli, "scheduler"]),
+    ]
+    _banner(settings, port, demo)
+    stopping = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
+    try:
+        while not stopping["now"] and all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        typer.echo("stopping ...")
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        stop_embedded(configured)
+        typer.echo("stopped")
+
+
+def _banner(settings, port: int, demo: bool) -> None:
+    from service.pipeline.demo import DEMO_PASSWORD, DEMO_USERS
+
+    host = settings.api_host
+    lines = [f"hotline is running at http://{host}:{port}", f"  API docs: http://{host}:{port}/docs",
+             f"  data:     {settings.data_dir.resolve()}"]
+    if demo:
+        lines.append(f"  demo logins (password {DEMO_PASSWORD}):")
+        lines += [f"    {u:<11} {r.value:<10} {unit or ''}" for u, r, unit, _ in DEMO_USERS]
+    lines.append("Ctrl-C stops everything.")
+    typer.echo("\n".join(lines))
+
+
+@user_app.command("add")
+def user_add(username: str, role: Annotated[Role, typer.Option()], unit: Optional[str] = None,
+             password: Annotated[Optional[str], typer.Option(help="prompted for when omitted")] = None,
+             name: str = "") -> None:
+    """Add a user: hotline user add NAME --role handler --unit tc.yueqing_liushi."""
+    from service.db import commit
+    from service.errors import DomainError
+    from service.pipeline.users import create_user
+
+    _configure_servers()
+    password = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _session() as session:
+        try:
+            user = create_user(session, username=username, password=password, role=role, unit_code=unit,
+                               display_name=name)
+            commit(session)
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"user {user.username} ({user.role}{', ' + user.unit_code if user.unit_code else ''}) added")
+
+
+@rules_app.command("check")
+def rules_check(directory: Annotated[Optional[Path], typer.Argument()] = None) -> None:
+    """Validate rule files; every error is printed with file and line. Exit 1 when any."""
+    from routing_rules import check
+    from service.pipeline.reference import known_unit_codes
+    from service.pipeline.route import rules_dir
+
+    directory = directory or rules_dir()
+    errors = check(directory, known_units=known_unit_codes())
+    for err in errors:
+        typer.echo(str(err), err=True)
+    if errors:
+        typer.echo(f"{len(errors)} error(s) in {directory}", err=True)
+        raise typer.Exit(1)
+    from routing_rules import RuleSet
+
+    rs = RuleSet.load(directory, known_units=known_unit_codes())
+    typer.echo(f"ok: {len(rs.rules)} rules, version {rs.version}")
+
+
+@rules_app.command("explain")
+def rules_explain(
+    title: Annotated[str, typer.Option()] = "", description: Annotated[str, typer.Option()] = "",
+    channel: str = "hotline_96666", category: Optional[str] = None, request_type: str = "help",
+    urgency: str = "normal", county: Optional[str] = None, town: Optional[str] = None,
+    tier: Optional[str] = None, chain: Optional[str] = None, directory: Optional[Path] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False, all_rules: Annotated[bool, typer.Option("--all")] = False,
+) -> None:
+    """Show which rule would route a ticket like this, and why the others did not match."""
+    from routing_rules import RuleSet
+    from service.api.routing import preview_facts
+    from service.pipeline.reference import known_unit_codes
+    from service.pipeline.route import rules_dir
+    from service.schemas.routing import PreviewIn
+
+    body = PreviewIn(channel=channel, category=category, request_type=request_type, urgency=urgency, county=county,
+                     town=town, enterprise_tier=tier, enterprise_chain=chain, title=title, description=description)
+    rs = RuleSet.load(directory or rules_dir(), known_units=known_unit_codes())
+    decision, trace = rs.explain(preview_facts(body))
+    if as_json:
+        typer.echo(json.dumps({"decision": decision.to_dict(), "trace": [t.to_dict() for t in trace]},
+                              ensure_ascii=False, indent=2))
+        return
+    d = decision.to_dict()
+    if decision.matched:
+        typer.echo(f"rule {decision.rule_id} (priority {decision.priority}, {decision.rule_file}) -> "
+                   f"lead {decision.lead_unit}, assisting {list(decision.assisting_units)}")
+        typer.echo(f"why: {json.dumps(d['reasons'], ensure_ascii=False)}")
+    else:
+        typer.echo("no rule matched: the ticket goes to pending_dispatch for a dispatcher")
+    typer.echo(f"rule set version {decision.ruleset_version}")
+    for t in trace:
+        if all_rules or t.matched:
+            typer.echo(f"  {'MATCH' if t.matched else 'no   '} {t.rule_id:<32} p{t.priority:<5} {t.failed or ''}")
+
+
+if __name__ == "__main__":
+    app()

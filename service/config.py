@@ -1,0 +1,64 @@
+"""All tunables of the service, read once from HOTLINE_* environment variables."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One settings class; every field can be set as HOTLINE_<FIELD>."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
+
+    # Servers: unset means "run the embedded PostgreSQL / Redis under data_dir".
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".hotline")
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    redis_timeout_seconds: float = 1.0
+
+    # Queues: the prefix lets several deployments (or test runs) share one Redis.
+    queue_prefix: str = "hotline"
+    job_retries: int = 5
+    # Fork a work horse per job (isolation) or run jobs in the worker process (lower latency).
+    worker_fork: bool = False
+
+    # HTTP
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_workers: int = 1
+    max_body_bytes: int = 64 * 1024
+    page_size_default: int = 50
+    page_size_max: int = 200
+
+    # Auth
+    secret_key: str = "change-me-in-production-this-is-only-for-local-use"
+    token_ttl_minutes: int = 12 * 60
+
+    # 帮企云 push: shared secret and how old a signed timestamp may be.
+    bangqiyun_secret: str = "bangqiyun-demo-secret"
+    bangqiyun_max_skew_seconds: int = 300
+
+    # Duplicate detection at intake.
+    dedupe_days: int = 30
+    dedupe_min_similarity: float = Field(0.35, ge=0, le=1)
+
+    # Routing rules: None means the rule files shipped in routing_rules/rules.
+    rules_dir: Path | None = None
+
+    # Scheduler: how often the sweep runs, and how old a `new` ticket must be
+    # before the sweep re-enqueues it (so it does not race the normal enqueue).
+    sweep_interval_seconds: int = 60
+    unrouted_grace_seconds: int = 30
+
+    timezone: str = "Asia/Shanghai"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache)."""
+    return Settings()

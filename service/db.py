@@ -1,0 +1,101 @@
+"""Engine, one session per request or job, and the commit edge that runs after-commit hooks."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import get_settings
+
+log = logging.getLogger(__name__)
+
+AFTER_COMMIT = "after_commit"
+
+
+def database_url() -> str:
+    """The configured database URL, starting the embedded server when none is set."""
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url
+    from service.embedded import ensure_postgres
+
+    return ensure_postgres(settings.data_dir)
+
+
+_engines: dict[int, Engine] = {}
+
+
+def get_engine() -> Engine:
+    """The process-wide engine; a forked child (e.g. an RQ work horse) gets its own pool."""
+    pid = os.getpid()
+    if pid not in _engines:
+        for other in list(_engines.values()):
+            other.dispose(close=False)  # the parent's connections are not ours to use or close
+        _engines.clear()
+        _engines[pid] = _create_engine()
+    return _engines[pid]
+
+
+def _create_engine() -> Engine:
+    settings = get_settings()
+    return create_engine(
+        database_url(),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+    )
+
+
+@lru_cache
+def _session_factory(pid: int) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+def session_factory() -> sessionmaker[Session]:
+    """Sessions bound to the process engine; objects stay readable after commit."""
+    return _session_factory(os.getpid())
+
+
+def reset_engine() -> None:
+    """Drop the cached engine (settings changed, or a forked process)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+    _session_factory.cache_clear()
+
+
+def get_session() -> Iterator[Session]:
+    """FastAPI dependency: a session that is rolled back unless the route committed it."""
+    session = session_factory()()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def after_commit(session: Session, fn: Callable[[], None]) -> None:
+    """Run fn once the current transaction has committed (never if it rolls back)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(fn)
+
+
+def commit(session: Session) -> None:
+    """The edge: commit, then run the after-commit hooks; a hook failure never undoes the commit."""
+    session.commit()
+    hooks = session.info.pop(AFTER_COMMIT, [])
+    for fn in hooks:
+        try:
+            fn()
+        except Exception:  # a lost enqueue is recovered by the sweep; the data is safe
+            log.exception("after-commit hook failed")

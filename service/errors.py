@@ -1,0 +1,116 @@
+"""Typed domain errors and the handlers that turn every failure into {"error", "detail"}."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Base of every foreseeable failure; carries its HTTP status and a stable code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: Any = None, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail if detail is not None else self.code
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class TicketNotFound(NotFound):
+    code = "ticket_not_found"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class Unauthorized(DomainError):
+    status, code = 401, "unauthorized"
+
+
+class InvalidTransition(DomainError):
+    status, code = 409, "invalid_transition"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class InvalidInput(DomainError):
+    """Well-formed input that names something that does not exist (an unknown town, unit...)."""
+
+    status, code = 422, "invalid_input"
+
+
+class RulesInvalid(DomainError):
+    status, code = 422, "rules_invalid"
+
+
+class ServiceUnavailable(DomainError):
+    status, code = 503, "service_unavailable"
+
+
+def field_error(field: str, message: str) -> InvalidInput:
+    """A 422 that names the field, shaped like request-validation errors."""
+    return InvalidInput([{"field": field, "message": message}])
+
+
+def _body(code: str, detail: Any, **extra: Any) -> dict:
+    return {"error": code, "detail": detail, **extra}
+
+
+def _loc(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the one error shape for domain errors, validation errors and a lost database."""
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 503:
+            headers = {"Retry-After": "5"}
+        return JSONResponse(_body(exc.code, exc.detail, **exc.extra), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = []
+        for err in exc.errors():
+            msg = err.get("msg", "invalid")
+            ctx = err.get("ctx") or {}
+            if err.get("type") == "enum" and "expected" in ctx:
+                msg = f"must be one of {ctx['expected']}"
+            detail.append({"field": _loc(tuple(err.get("loc", ()))), "message": msg})
+        return JSONResponse(_body("validation_error", detail), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
+        return JSONResponse(_body(code, exc.detail), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def db_down(_: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.orig)
+        return JSONResponse(_body("database_unavailable", "the database is unreachable; try again shortly"),
+                            status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(DBAPIError)
+    async def db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return await db_down(request, exc)  # type: ignore[arg-type]
+        raise exc

@@ -1,0 +1,95 @@
+"""Duplicates across channels: spot them at intake, merge them (并单), and undo a merge."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import OPEN_STATUSES, Ticket, TicketEvent, TicketStatus, User
+from service.config import get_settings
+from service.errors import InvalidTransition, TicketNotFound, field_error
+from service.pipeline import events
+from service.pipeline.textsearch import similarity
+
+CANDIDATE_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    ticket: Ticket
+    similarity: float
+
+
+def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5) -> list[PossibleDuplicate]:
+    """Open tickets of the same enterprise (and category, when known) with similar text, most similar first."""
+    settings = get_settings()
+    query = select(Ticket).where(
+        Ticket.enterprise_id == ticket.enterprise_id, Ticket.id != ticket.id,
+        Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+        Ticket.created_at >= func.now() - timedelta(days=settings.dedupe_days),
+    )
+    if ticket.category_code:
+        query = query.where(Ticket.category_code == ticket.category_code)
+    text = f"{ticket.title} {ticket.description}"
+    found = []
+    for other in session.scalars(query.order_by(Ticket.id.desc()).limit(CANDIDATE_LIMIT)):
+        score = similarity(text, f"{other.title} {other.description}")
+        if score >= settings.dedupe_min_similarity:
+            found.append(PossibleDuplicate(other, round(score, 3)))
+    found.sort(key=lambda d: -d.similarity)
+    return found[:limit]
+
+
+def _lock(session: Session, ticket_id: int) -> Ticket:
+    ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
+    if ticket is None:
+        raise TicketNotFound(f"ticket {ticket_id} not found")
+    return ticket
+
+
+def merge(session: Session, ticket: Ticket, into_id: int, *, user: User, reason: str = "") -> Ticket:
+    """并单: ticket becomes `merged` into an open ticket; both histories record the link."""
+    if into_id == ticket.id:
+        raise field_error("into_ticket_id", "a ticket cannot be merged into itself")
+    # Lock both rows in id order so two crossing merges cannot deadlock.
+    first, second = sorted([ticket.id, into_id])
+    locked = {first: _lock(session, first), second: _lock(session, second)}
+    source, target = locked[ticket.id], locked[into_id]
+    open_values = {s.value for s in OPEN_STATUSES}
+    if source.status not in open_values:
+        raise InvalidTransition(f"ticket {source.number} is {source.status}; only open tickets can be merged",
+                                status=source.status)
+    if target.status not in open_values:
+        raise field_error("into_ticket_id", f"ticket {target.number} is {target.status}; merge into an open ticket")
+    source.merged_into_id = target.id
+    events.transition(session, source, "merged", TicketStatus.MERGED.value, user=user,
+                      payload={"into_ticket_id": target.id, "into_number": target.number, "reason": reason})
+    events.record(session, target, "merge_received", user=user,
+                  payload={"from_ticket_id": source.id, "from_number": source.number, "reason": reason})
+    return source
+
+
+def unmerge(session: Session, ticket: Ticket, *, user: User, reason: str = "") -> Ticket:
+    """Undo a merge: the ticket returns to the state it had before, and the link is removed on both sides."""
+    source = _lock(session, ticket.id)
+    if source.status != TicketStatus.MERGED.value or source.merged_into_id is None:
+        raise InvalidTransition(f"ticket {source.number} is not merged", status=source.status)
+    merged_event = session.scalar(
+        select(TicketEvent).where(TicketEvent.ticket_id == source.id,
+                                         TicketEvent.kind == "merged").order_by(TicketEvent.id.desc())
+    )
+    restore = merged_event.from_status if merged_event is not None else TicketStatus.PENDING_DISPATCH.value
+    target = session.get(Ticket, source.merged_into_id)
+    source.merged_into_id = None
+    events.transition(session, source, "unmerged", restore, user=user,
+                      payload={"from_ticket_id": target.id, "from_number": target.number, "reason": reason})
+    events.record(session, target, "merge_undone", user=user,
+                  payload={"ticket_id": source.id, "number": source.number, "reason": reason})
+    return source
+
+
+def merged_children(session: Session, ticket_id: int) -> list[Ticket]:
+    """Tickets currently merged into ticket_id."""
+    return list(session.scalars(select(Ticket).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.id)))

@@ -1,0 +1,152 @@
+"""Routing: the rule set decides each ticket's lead unit; a dispatcher places what the rules could not."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Enterprise, Ticket, TicketStatus, User
+from routing_rules import DEFAULT_RULES_DIR, Decision, RuleSet, RuleSetError, TicketFacts
+from service.config import get_settings
+from service.errors import InvalidTransition, RulesInvalid, field_error
+from service.pipeline import events
+from service.pipeline.reference import known_unit_codes
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_state: dict = {"ruleset": None, "fingerprint": None, "checked": 0.0, "last_error": None}
+RECHECK_SECONDS = 2.0
+
+
+def rules_dir() -> Path:
+    """The folder the rule files are read from."""
+    return get_settings().rules_dir or DEFAULT_RULES_DIR
+
+
+def _fingerprint(directory: Path) -> tuple:
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.y*ml")))
+
+
+def load_ruleset(directory: Path | None = None) -> RuleSet:
+    """Load and validate a rule set (raises RulesInvalid listing every error)."""
+    try:
+        return RuleSet.load(directory or rules_dir(), known_units=known_unit_codes())
+    except RuleSetError as exc:
+        raise RulesInvalid([str(e) for e in exc.errors]) from None
+
+
+def current_ruleset() -> RuleSet:
+    """The rule set in force; picks up edited files, but keeps the last good set if the new one is broken."""
+    now = time.monotonic()
+    with _lock:
+        if _state["ruleset"] is not None and now - _state["checked"] < RECHECK_SECONDS:
+            return _state["ruleset"]
+        _state["checked"] = now
+        directory = rules_dir()
+        fp = _fingerprint(directory)
+        if _state["ruleset"] is None or fp != _state["fingerprint"]:
+            try:
+                _state["ruleset"] = load_ruleset(directory)
+                _state["last_error"] = None
+            except RulesInvalid as exc:
+                if _state["ruleset"] is None:
+                    raise
+                _state["last_error"] = exc.detail
+                log.error("rule files are broken; keeping version %s: %s", _state["ruleset"].version, exc.detail)
+            _state["fingerprint"] = fp
+        return _state["ruleset"]
+
+
+def reload_ruleset() -> RuleSet:
+    """Load the rule files now; on error keep the current set and raise RulesInvalid."""
+    new = load_ruleset()
+    with _lock:
+        _state.update(ruleset=new, fingerprint=_fingerprint(rules_dir()), checked=time.monotonic(), last_error=None)
+    return new
+
+
+def ruleset_status() -> dict:
+    """Version in force and the errors of a rejected newer edit, if any."""
+    rs = current_ruleset()
+    return {"version": rs.version, "rules": len(rs.rules), "directory": str(rules_dir()),
+            "rejected_edit_errors": _state["last_error"]}
+
+
+def facts_for(ticket: Ticket, enterprise: Enterprise | None) -> TicketFacts:
+    """What the rules may look at for a ticket."""
+    return TicketFacts(
+        channel=ticket.channel_code, category=ticket.category_code, request_type=ticket.request_type,
+        urgency=ticket.urgency, county=ticket.county_code, town=ticket.town_code,
+        enterprise_tier=enterprise.tier_code if enterprise else None,
+        enterprise_chain=enterprise.chain_code if enterprise else None,
+        above_scale=enterprise.above_scale if enterprise else None,
+        title=ticket.title, description=ticket.description,
+    )
+
+
+def route_ticket(session: Session, ticket_id: int) -> Decision | None:
+    """Route a `new` ticket by the rules; a ticket in any other state is left alone (jobs may run twice)."""
+    ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
+    if ticket is None or ticket.status != TicketStatus.NEW.value:
+        return None
+    decision = current_ruleset().route(facts_for(ticket, session.get(Enterprise, ticket.enterprise_id)))
+    ticket.route_ruleset_version = decision.ruleset_version
+    ticket.route_reasons = decision.reasons
+    ticket.routed_at = func.now()
+    if not decision.matched:
+        ticket.route_rule_id = None
+        events.transition(session, ticket, "routing_no_match", TicketStatus.PENDING_DISPATCH.value,
+                          system="router", payload=decision.to_dict())
+        return decision
+    ticket.route_rule_id = decision.rule_id
+    ticket.lead_unit_code = decision.lead_unit
+    ticket.assisting_units = list(decision.assisting_units)
+    if decision.set_category and not ticket.category_code:
+        ticket.category_code = decision.set_category
+    events.transition(session, ticket, "routed", TicketStatus.ASSIGNED.value, system="router",
+                      unit_code=decision.lead_unit, payload=decision.to_dict())
+    return decision
+
+
+def _check_units(lead: str, assisting: list[str]) -> list[str]:
+    known = known_unit_codes()
+    if lead not in known:
+        raise field_error("lead_unit", f"unknown unit code {lead!r}")
+    for i, code in enumerate(assisting):
+        if code not in known:
+            raise field_error(f"assisting_units.{i}", f"unknown unit code {code!r}")
+    return [c for c in dict.fromkeys(assisting) if c != lead]
+
+
+def dispatch_by_hand(session: Session, ticket: Ticket, *, lead: str, assisting: list[str], user: User,
+                     reason: str = "") -> Ticket:
+    """A dispatcher assigns a ticket the rules could not place (or that is still waiting for them)."""
+    assisting = _check_units(lead, assisting)
+    ticket = session.scalar(select(Ticket).where(Ticket.id == ticket.id).with_for_update())
+    allowed = (TicketStatus.NEW.value, TicketStatus.PENDING_DISPATCH.value)
+    if ticket.status not in allowed:
+        raise InvalidTransition(f"ticket {ticket.number} is {ticket.status}; only new or pending_dispatch "
+                                f"tickets are dispatched by hand", status=ticket.status)
+    ticket.lead_unit_code, ticket.assisting_units = lead, assisting
+    ticket.route_rule_id, ticket.route_ruleset_version = None, None
+    ticket.route_reasons = {"by": "dispatcher", "reason": reason}
+    ticket.routed_at = func.now()
+    events.transition(session, ticket, "dispatched", TicketStatus.ASSIGNED.value, user=user, unit_code=lead,
+                      payload={"lead_unit": lead, "assisting_units": assisting, "reason": reason})
+    return ticket
+
+
+def unrouted_ticket_ids(session: Session, *, older_than: datetime | None = None, limit: int = 5000) -> list[int]:
+    """Tickets still `new` (their routing job was lost or never sent), oldest first."""
+    if older_than is None:
+        older_than = datetime.now().astimezone() - timedelta(seconds=get_settings().unrouted_grace_seconds)
+    return list(session.scalars(
+        select(Ticket.id).where(Ticket.status == TicketStatus.NEW.value, Ticket.created_at <= older_than)
+        .order_by(Ticket.id).limit(limit)
+    ))

@@ -1,0 +1,77 @@
+"""Users, password hashing and bearer tokens."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import bcrypt
+import jwt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Role, Unit, User
+from service.config import get_settings
+from service.errors import Conflict, Unauthorized, field_error
+
+ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    """bcrypt hash (bcrypt reads at most 72 bytes, so longer passwords are refused at input)."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    """True when password matches the stored hash."""
+    try:
+        return bcrypt.checkpw(password.encode(), hashed.encode())
+    except ValueError:
+        return False
+
+
+def create_user(session: Session, *, username: str, password: str, role: Role, unit_code: str | None = None,
+                display_name: str = "") -> User:
+    """Add a user; a handler must name its unit, other roles may not."""
+    if role == Role.HANDLER and not unit_code:
+        raise field_error("unit", "a handler must be bound to a unit")
+    if unit_code and session.get(Unit, unit_code) is None:
+        raise field_error("unit", f"unknown unit code {unit_code!r}")
+    if len(password.encode()) > 72 or len(password) < 6:
+        raise field_error("password", "must be 6 to 72 bytes long")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"username {username!r} is taken")
+    user = User(username=username, password_hash=hash_password(password), role=role.value, unit_code=unit_code,
+                display_name=display_name or username)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """The active user with these credentials, or Unauthorized."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not verify_password(password, user.password_hash):
+        raise Unauthorized("wrong username or password")
+    return user
+
+
+def issue_token(user: User) -> tuple[str, int]:
+    """A signed bearer token for user and its lifetime in seconds."""
+    settings = get_settings()
+    ttl = settings.token_ttl_minutes * 60
+    payload = {"sub": user.username, "uid": user.id, "role": user.role, "unit": user.unit_code,
+               "exp": datetime.now(UTC) + timedelta(seconds=ttl)}
+    return jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM), ttl
+
+
+def user_from_token(session: Session, token: str) -> User:
+    """The active user a valid token names, or Unauthorized."""
+    try:
+        payload = jwt.decode(token, get_settings().secret_key, algorithms=[ALGORITHM])
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token expired; log in again") from None
+    except jwt.InvalidTokenError:
+        raise Unauthorized("invalid token") from None
+    user = session.get(User, payload.get("uid"))
+    if user is None or not user.active:
+        raise Unauthorized("user no longer active")
+    return user

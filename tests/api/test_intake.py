@@ -1,0 +1,139 @@
+"""Intake from operators and town centres: validation, idempotency, duplicates."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from models import Role, Ticket, TicketEvent
+from service import db
+from tests.factories import login, make_uscc, ticket_body
+
+
+def test_operator_registers_a_ticket(client):
+    h = login(client, "op")
+    r = client.post("/api/v1/tickets", json=ticket_body(), headers=h)
+    assert r.status_code == 201, r.text
+    t = r.json()
+    assert t["status"] == {"code": "new", "label": "受理"}
+    assert t["number"].count("-") == 1 and len(t["number"].split("-")[0]) == 8
+    assert t["county"] == {"code": "yueqing", "label": "乐清市"}  # derived from the town
+    assert t["channel"]["label"] == "96666助企热线"
+    assert t["request_type"] == {"code": "help", "label": "求助"}
+    detail = client.get(f"/api/v1/tickets/{t['id']}", headers=h).json()
+    assert [e["kind"] for e in detail["history"]] == ["created"]
+    assert detail["history"][0]["actor"] == "op"
+
+
+def test_enterprise_is_created_then_updated(client, session):
+    h = login(client, "op")
+    client.post("/api/v1/tickets", json=ticket_body(enterprise={"name": "旧名称有限公司", "uscc": make_uscc(7),
+                                                                "tier": "little_giant"}), headers=h)
+    client.post("/api/v1/tickets", json=ticket_body(enterprise={"name": "新名称有限公司", "uscc": make_uscc(7)}),
+                headers=h)
+    from models import Enterprise
+
+    ent = session.scalar(select(Enterprise).where(Enterprise.uscc == make_uscc(7)))
+    assert ent.name == "新名称有限公司"
+    assert ent.tier_code == "little_giant"  # a blank does not erase what was known
+    assert ent.town_code == "yueqing_liushi"
+
+
+def test_wrong_uscc_check_character_is_named(client):
+    h = login(client, "op")
+    good = make_uscc(3)
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    r = client.post("/api/v1/tickets", json=ticket_body(enterprise={"name": "某公司", "uscc": bad}), headers=h)
+    assert r.status_code == 422
+    err = r.json()
+    assert err["error"] == "validation_error"
+    assert err["detail"][0]["field"] == "enterprise.uscc"
+    assert "check character" in err["detail"][0]["message"]
+
+
+def test_unknown_enum_values_list_the_allowed_ones(client):
+    h = login(client, "op")
+    r = client.post("/api/v1/tickets", json=ticket_body(request_type="chat", channel="fax"), headers=h)
+    assert r.status_code == 422
+    fields = {d["field"]: d["message"] for d in r.json()["detail"]}
+    assert "consult" in fields["request_type"] and "suggestion" in fields["request_type"]
+    assert "hotline_96666" in fields["channel"] and "bangqiyun" in fields["channel"]
+
+
+def test_town_in_another_county_is_refused(client):
+    h = login(client, "op")
+    r = client.post("/api/v1/tickets", json=ticket_body(county="ruian", town="yueqing_liushi"), headers=h)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == "town"
+
+
+def test_body_over_64k_is_413_and_writes_nothing(client, session):
+    h = login(client, "op")
+    r = client.post("/api/v1/tickets", json=ticket_body(description="停" * 30000), headers=h)
+    assert r.status_code == 413
+    assert r.json()["error"] == "payload_too_large"
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+def test_missing_fields_are_named(client):
+    h = login(client, "op")
+    body = ticket_body()
+    del body["title"]
+    del body["contact"]["phone"]
+    r = client.post("/api/v1/tickets", json=body, headers=h)
+    assert r.status_code == 422
+    assert {d["field"] for d in r.json()["detail"]} == {"title", "contact.phone"}
+
+
+def test_same_external_id_returns_the_first_ticket(client, session):
+    h = login(client, "op")
+    body = ticket_body(external_id="call-0001")
+    first = client.post("/api/v1/tickets", json=body, headers=h)
+    again = client.post("/api/v1/tickets", json=body, headers=h)
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.json()["id"] == again.json()["id"]
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_replayed_external_id_under_concurrency_makes_one_ticket(client, session):
+    h = login(client, "op")
+    body = ticket_body(external_id="race-42")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda _: client.post("/api/v1/tickets", json=body, headers=h), range(16)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(201) == 1 and codes.count(200) == 15
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+    assert session.scalar(select(func.count()).select_from(TicketEvent)) == 1
+
+
+def test_possible_duplicates_across_channels(client):
+    h = login(client, "op")
+    first = client.post("/api/v1/tickets", json=ticket_body(channel="bangqiyun", category="factor"), headers=h).json()
+    unrelated = ticket_body(category="factor", title="招工难", description="企业今年招不到熟练工人，希望人社部门帮助对接。")
+    client.post("/api/v1/tickets", json=unrelated, headers=h)
+    second = client.post("/api/v1/tickets", json=ticket_body(
+        category="factor", title="厂区停电", description="厂区变压器跳闸停电，生产线停工，请尽快处理。"), headers=h).json()
+    dups = second["possible_duplicates"]
+    assert [d["id"] for d in dups] == [first["id"]]
+    assert dups[0]["similarity"] > 0.35
+    other_firm = client.post("/api/v1/tickets", json=ticket_body(
+        category="factor", enterprise={"name": "另一家公司", "uscc": make_uscc(99)}), headers=h).json()
+    assert other_firm["possible_duplicates"] == []
+
+
+def test_town_centre_staff_register_for_their_centre(client):
+    h = login(client, "liushi", Role.HANDLER, "tc.yueqing_liushi")
+    r = client.post("/api/v1/tickets", json=ticket_body(channel="town_centre"), headers=h)
+    assert r.status_code == 201
+    assert r.json()["registered_by_unit"]["code"] == "tc.yueqing_liushi"
+    bureau = login(client, "rsj", Role.HANDLER, "yueqing.rsj")
+    assert client.post("/api/v1/tickets", json=ticket_body(), headers=bureau).status_code == 403
+    leader = login(client, "boss", Role.LEADER)
+    assert client.post("/api/v1/tickets", json=ticket_body(), headers=leader).status_code == 403
+
+
+def test_no_token_is_401(client):
+    r = client.post("/api/v1/tickets", json=ticket_body())
+    assert r.status_code == 401
+    assert r.json()["error"] == "unauthorized"

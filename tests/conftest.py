@@ -1,0 +1,82 @@
+"""Real PostgreSQL and Redis for every test: embedded by default, or those HOTLINE_* URLs name."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support import servers
+
+_env = servers.prepare()
+os.environ.update(_env)
+
+from fastapi.testclient import TestClient  # noqa: E402  (imports read the settings set above)
+from rq import SimpleWorker  # noqa: E402
+from rq.serializers import JSONSerializer  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from service import db  # noqa: E402
+from service.config import get_settings  # noqa: E402
+from service.migrate import upgrade  # noqa: E402
+from service.pipeline.reference import seed_reference  # noqa: E402
+from workers import queues  # noqa: E402
+
+get_settings.cache_clear()
+upgrade(_env["HOTLINE_DATABASE_URL"])
+with db.session_factory()() as _s:
+    seed_reference(_s)
+    db.commit(_s)
+
+DATA_TABLES = "ticket_event, ticket, enterprise, app_user"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    db.reset_engine()
+    conn = queues.connection()
+    for key in conn.scan_iter(f"*{get_settings().queue_prefix}*"):
+        conn.delete(key)
+    servers.drop(_env["HOTLINE_DATABASE_URL"])
+
+
+@pytest.fixture(autouse=True)
+def clean_data():
+    """Each test starts with no tickets, enterprises or users, and empty queues."""
+    with db.get_engine().begin() as conn:
+        conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
+    for name in queues.QUEUES:
+        queues.queue(name).empty()
+    yield
+
+
+@pytest.fixture
+def session():
+    with db.session_factory()() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def app():
+    from service.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def run_jobs():
+    """Run every queued job with a real RQ worker (burst mode), as the worker process would."""
+
+    def run() -> int:
+        conn = queues.worker_connection()
+        worker = SimpleWorker([queues.queue(n, conn) for n in queues.QUEUES], connection=conn,
+                              serializer=JSONSerializer)
+        before = worker.successful_job_count
+        worker.work(burst=True)
+        return worker.successful_job_count - before
+
+    return run

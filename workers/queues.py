@@ -1,0 +1,74 @@
+"""Redis connections, the named queues, and enqueueing with fixed job ids."""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import redis
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+from service.config import get_settings
+
+log = logging.getLogger(__name__)
+
+ROUTING = "routing"
+DEFAULT = "default"
+QUEUES = (ROUTING, DEFAULT)
+
+
+def redis_url() -> str:
+    """The configured Redis URL, starting the embedded server when none is set."""
+    settings = get_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    from service.embedded import ensure_redis
+
+    return ensure_redis(settings.data_dir)
+
+
+@lru_cache
+def connection() -> redis.Redis:
+    """Short timeouts: intake must answer even when Redis is down (the sweep catches up)."""
+    timeout = get_settings().redis_timeout_seconds
+    return redis.Redis.from_url(redis_url(), socket_connect_timeout=timeout, socket_timeout=timeout)
+
+
+def worker_connection() -> redis.Redis:
+    """A connection for blocking dequeues: no read timeout."""
+    return redis.Redis.from_url(redis_url(), socket_connect_timeout=get_settings().redis_timeout_seconds)
+
+
+def queue_name(name: str) -> str:
+    return f"{get_settings().queue_prefix}:{name}"
+
+
+def queue(name: str, conn: redis.Redis | None = None) -> Queue:
+    """One of our queues, JSON-serialised (job arguments are ids only)."""
+    return Queue(queue_name(name), connection=conn or connection(), serializer=JSONSerializer)
+
+
+def _retry() -> Retry:
+    return Retry(max=get_settings().job_retries, interval=[1, 5, 15, 60, 300])
+
+
+def enqueue_route(ticket_id: int, conn: redis.Redis | None = None) -> None:
+    """Ask a worker to route one ticket; the fixed id makes a repeat replace, not pile up."""
+    queue(ROUTING, conn).enqueue(
+        "workers.jobs.route_ticket", ticket_id, job_id=f"route-{ticket_id}", retry=_retry(),
+        result_ttl=3600, failure_ttl=7 * 86400,
+    )
+
+
+def enqueue_route_safely(ticket_id: int) -> bool:
+    """enqueue_route, but a Redis outage is logged, not raised: the ticket stays `new` for the sweep."""
+    try:
+        enqueue_route(ticket_id)
+        return True
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        log.warning("could not enqueue routing of ticket %s (%s); the sweep will pick it up", ticket_id, exc)
+        return False
+
+
+def reset_connections() -> None:
+    connection.cache_clear()
