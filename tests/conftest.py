@@ -69,14 +69,42 @@ def client(app):
 
 @pytest.fixture
 def run_jobs():
-    """Run every queued job with a real RQ worker (burst mode), as the worker process would."""
+    """Run every queued job with a real RQ worker (burst mode); returns how many ran, fails if one failed."""
 
     def run() -> int:
         conn = queues.worker_connection()
-        worker = SimpleWorker([queues.queue(n, conn) for n in queues.QUEUES], connection=conn,
-                              serializer=JSONSerializer)
-        before = worker.successful_job_count
-        worker.work(burst=True)
-        return worker.successful_job_count - before
+        qs = [queues.queue(n, conn) for n in queues.QUEUES]
+        failed = lambda: sum(q.failed_job_registry.count for q in qs)  # noqa: E731
+        queued, failed_before = sum(q.count for q in qs), failed()
+        SimpleWorker(qs, connection=conn, serializer=JSONSerializer).work(burst=True)
+        assert failed() == failed_before, "a job failed; see the worker log above"
+        return queued
 
     return run
+
+
+@pytest.fixture
+def override_settings():
+    """Change HOTLINE_* settings for one test; everything cached on them is rebuilt before and after."""
+    saved: dict[str, str | None] = {}
+
+    def apply(**values):
+        for key, value in values.items():
+            env = f"HOTLINE_{key.upper()}"
+            saved.setdefault(env, os.environ.get(env))
+            os.environ[env] = str(value)
+        _refresh()
+
+    yield apply
+    for env, value in saved.items():
+        if value is None:
+            os.environ.pop(env, None)
+        else:
+            os.environ[env] = value
+    _refresh()
+
+
+def _refresh():
+    get_settings.cache_clear()
+    db.reset_engine()
+    queues.reset_connections()

