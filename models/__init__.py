@@ -3,11 +3,12 @@ from models.base import Base
 from models.enterprise import Enterprise
 from models.enums import OPEN_STATUSES, RequestType, Role, TicketStatus, Urgency
 from models.reference import Category, Chain, Channel, County, ReferenceVersion, Tier, Town, Unit
-from models.ticket import Ticket, TicketEvent, ticket_number_seq
+from models.notification import Notification, NotificationAttempt
+from models.ticket import Ticket, TicketClock, TicketEvent, ticket_number_seq
 from models.user import User
 
 __all__ = [
-    "Base", "Category", "Chain", "Channel", "County", "Enterprise", "OPEN_STATUSES", "ReferenceVersion",
+    "Base", "Category", "Notification", "NotificationAttempt", "TicketClock", "Chain", "Channel", "County", "Enterprise", "OPEN_STATUSES", "ReferenceVersion",
     "RequestType", "Role", "Ticket", "TicketEvent", "TicketStatus", "Tier", "Town", "Unit", "Urgency", "User",
     "ticket_number_seq",
 ]

@@ -5,7 +5,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, Integer, Sequence, String, Text, func, text,
+    BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Identity, Index, Integer, Sequence, String,
+    Text, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,6 +39,15 @@ class Ticket(Base):
         Index("ix_ticket_assisting_units", "assisting_units", postgresql_using="gin"),
         Index("ix_ticket_search", "search_vector", postgresql_using="gin"),
         Index("ix_ticket_merged_into", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL")),
+        # The sweeps read only the rows a flag may still be raised on.
+        Index("ix_ticket_remind_due", "remind_at",
+              postgresql_where=text("reminded_at IS NULL AND status IN ('assigned', 'in_progress')")),
+        Index("ix_ticket_yellow_due", "resolve_due_at",
+              postgresql_where=text("supervision IS NULL AND status IN ('assigned', 'in_progress')")),
+        Index("ix_ticket_accept_due", "accept_due_at",
+              postgresql_where=text("supervision IS NULL AND status = 'assigned'")),
+        Index("ix_ticket_red_due", "red_due_at",
+              postgresql_where=text("supervision = 'yellow' AND status IN ('assigned', 'in_progress')")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -72,8 +82,35 @@ class Ticket(Base):
     routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+
+    # Deadlines (see service/pipeline/sla.py); provisional when a year's calendar is not published.
     accept_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolve_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    remind_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    red_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # The inputs of the deadlines, kept so provisional ones can be recomputed later.
+    resolve_days: Mapped[int | None] = mapped_column(Integer)      # None once a date was set by hand (延期)
+    accept_hours: Mapped[float | None] = mapped_column(Float)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolve_from_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # receipt, or the 重办
+
+    # 催办 / 督办 are flags, not states.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supervision: Mapped[str | None] = mapped_column(String(8))  # yellow | red
+    supervised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # Work on the ticket.
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opinion: Mapped[str | None] = mapped_column(Text)
+    pending_refusal: Mapped[dict | None] = mapped_column(JSONB)
+    pending_extension: Mapped[dict | None] = mapped_column(JSONB)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    satisfaction: Mapped[str | None] = mapped_column(String(24))
+    solved: Mapped[bool | None] = mapped_column(Boolean)
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -98,3 +135,16 @@ class TicketEvent(Base):
     unit_code: Mapped[str | None] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.clock_timestamp())
     payload: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class TicketClock(Base):
+    """Times derived from a ticket's events (recomputing them from the history gives the same numbers)."""
+
+    __tablename__ = "ticket_clock"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), primary_key=True)
+    total_seconds: Mapped[float] = mapped_column(Float)          # enterprise-facing, office hours, less pauses
+    accept_seconds: Mapped[float] = mapped_column(Float)         # all units' 签收 segments
+    handle_seconds: Mapped[float] = mapped_column(Float)         # all units' 办理 segments
+    paused_seconds: Mapped[float] = mapped_column(Float)
+    segments: Mapped[list] = mapped_column(JSONB)                # [{unit, kind, start, end, seconds, paused}]
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

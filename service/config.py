@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,22 @@ class Settings(BaseSettings):
     unrouted_grace_seconds: int = 30
 
     timezone: str = "Asia/Shanghai"
+
+    # Working time: office hours on working days of the official calendar (with 调休).
+    office_hours: str = "08:30-12:00,13:30-17:30"
+    # Does the 办结 limit count the day of receipt ("same_day") or start the next working day?
+    deadline_count_from: Literal["same_day", "next_day"] = "next_day"
+    # The SLA table (limits by request type and urgency), kept beside the routing rules.
+    sla_file: Path | None = None
+    # Clocks: whether time waiting for a 退单 review or an extension decision is paused.
+    pause_refuse_review: bool = True
+    pause_extension_request: bool = False
+
+    # Outbound webhooks: units' URLs are set per unit; 帮企云 receives status changes of its tickets.
+    webhook_secret: str = "webhook-demo-secret"
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_attempts: int = 8
+    bangqiyun_callback_url: str | None = None
 
 
 @lru_cache

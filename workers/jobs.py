@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+import httpx
 
 from service import db
-from service.pipeline import route
+from service.config import get_settings
+from service.pipeline import notify, route, sweeps
 from workers import queues
 
 log = logging.getLogger(__name__)
@@ -30,3 +34,42 @@ def sweep_unrouted() -> dict:
     if ids:
         log.info("sweep re-enqueued %d unrouted tickets", len(ids))
     return {"enqueued": len(ids)}
+
+
+def raise_flags() -> dict:
+    """The 催办 / 督办 sweep (safe to run twice or on two schedulers)."""
+    with db.session_factory()() as session:
+        counts = sweeps.raise_flags(session)
+        db.commit(session)
+    if counts["notifications"]:
+        queues.enqueue_delivery()
+    return counts
+
+
+def deliver_notifications(batch: int = 50, max_batches: int = 20) -> dict:
+    """Drain the due outbox rows; a receiver that is down only pushes its rows' next attempt back."""
+    delivered = failed = 0
+    timeout = get_settings().webhook_timeout_seconds
+    with httpx.Client(timeout=timeout) as client:
+        for _ in range(max_batches):
+            with db.session_factory()() as session:
+                rows = notify.due_batch(session, batch)
+                for n in rows:
+                    if notify.deliver_one(session, n, client):
+                        delivered += 1
+                    else:
+                        failed += 1
+                db.commit(session)
+            if len(rows) < batch:
+                break
+        with db.session_factory()() as session:
+            wait = notify.next_due_in(session)
+    if wait is not None:  # come back when the next retry is due
+        queues.queue(queues.DEFAULT).enqueue_in(timedelta(seconds=max(1.0, wait)), "workers.jobs.deliver_notifications",
+                                                job_id="deliver-notifications-retry")
+    return {"delivered": delivered, "failed_attempts": failed}
+
+
+def periodic() -> dict:
+    """What the scheduler runs every tick: unrouted sweep, flags, delivery."""
+    return {"unrouted": sweep_unrouted(), "flags": raise_flags(), "delivery": queues.enqueue_delivery() or "queued"}

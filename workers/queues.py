@@ -70,5 +70,21 @@ def enqueue_route_safely(ticket_id: int) -> bool:
         return False
 
 
+def enqueue_delivery(conn: redis.Redis | None = None) -> None:
+    """Ask a worker to deliver the due notifications (one job drains the outbox)."""
+    queue(DEFAULT, conn).enqueue("workers.jobs.deliver_notifications", job_id="deliver-notifications",
+                                 result_ttl=600, failure_ttl=86400)
+
+
+def enqueue_delivery_safely() -> bool:
+    """enqueue_delivery; a Redis outage only delays delivery (the scheduler re-enqueues every tick)."""
+    try:
+        enqueue_delivery()
+        return True
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        log.warning("could not enqueue notification delivery (%s); the scheduler will", exc)
+        return False
+
+
 def reset_connections() -> None:
     connection.cache_clear()

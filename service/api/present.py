@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from models import RequestType, Ticket, TicketEvent, TicketStatus, Urgency
+from models import RequestType, Ticket, TicketEvent, TicketStatus, Urgency, User
 from service.pipeline.dedupe import PossibleDuplicate
 from service.pipeline.reference import reference
+from service.pipeline.workflow import ACTION_LABELS, SATISFACTION, allowed_actions
 from service.schemas.common import Coded
-from service.schemas.ticket import DuplicateOut, EventOut, Routing, TicketOut, TicketRef, UnitRef
+from service.schemas.ticket import (
+    Deadlines, DuplicateOut, EventOut, Routing, TicketOut, TicketRef, UnitRef, Work,
+)
+
+SUPERVISION_LABELS = {"yellow": "黄灯督办", "red": "红灯督办"}
 
 
 def coded(kind: str, code: str | None) -> Coded | None:
@@ -23,8 +28,9 @@ def unit(code: str | None) -> UnitRef | None:
     return None if code is None else UnitRef(code=code, name=reference().label("units", code))
 
 
-def ticket_out(ticket: Ticket, session: Session, model: type[TicketOut] = TicketOut, **extra) -> TicketOut:
-    """The public shape of a ticket."""
+def ticket_out(ticket: Ticket, session: Session, model: type[TicketOut] = TicketOut, *, user: User | None = None,
+               **extra) -> TicketOut:
+    """The public shape of a ticket, with what `user` may do next."""
     merged_into = None
     if ticket.merged_into_id is not None:
         target = session.get(Ticket, ticket.merged_into_id)
@@ -43,7 +49,19 @@ def ticket_out(ticket: Ticket, session: Session, model: type[TicketOut] = Ticket
         registered_by_unit=unit(ticket.registered_by_unit_code),
         routing=Routing(rule_id=ticket.route_rule_id, ruleset_version=ticket.route_ruleset_version,
                         reasons=ticket.route_reasons, routed_at=ticket.routed_at),
-        merged_into=merged_into, accept_due_at=ticket.accept_due_at, resolve_due_at=ticket.resolve_due_at,
+        merged_into=merged_into,
+        deadlines=Deadlines(accept_due_at=ticket.accept_due_at, resolve_due_at=ticket.resolve_due_at,
+                            provisional=ticket.due_provisional, reminded_at=ticket.reminded_at,
+                            supervision=None if ticket.supervision is None else Coded(
+                                code=ticket.supervision, label=SUPERVISION_LABELS[ticket.supervision])),
+        work=Work(assigned_at=ticket.assigned_at, accepted_at=ticket.accepted_at, resolved_at=ticket.resolved_at,
+                  closed_at=ticket.closed_at, opinion=ticket.opinion, pending_refusal=ticket.pending_refusal,
+                  pending_extension=ticket.pending_extension, reopen_count=ticket.reopen_count,
+                  feedback=None if ticket.feedback_at is None else {
+                      "satisfaction": Coded(code=ticket.satisfaction, label=SATISFACTION[ticket.satisfaction]),
+                      "solved": ticket.solved, "at": ticket.feedback_at}),
+        allowed_actions=[] if user is None else [Coded(code=a, label=ACTION_LABELS[a])
+                                                 for a in allowed_actions(ticket, user)],
         received_at=ticket.received_at, created_at=ticket.created_at, updated_at=ticket.updated_at,
         version=ticket.version, **extra,
     )

@@ -6,17 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from models import Role, User
+from models import Role, TicketClock, User
 from service.api import present
 from service.api.deps import CurrentUser, require
 from service.config import get_settings
 from service.db import SessionDep, after_commit, commit
 from service.errors import Forbidden
-from service.pipeline import dedupe, events, route, tickets
+from service.pipeline import clocks, dedupe, events, resolution, tickets
 from service.pipeline.intake import create_ticket
 from service.pipeline.tickets import TicketFilter
 from service.schemas.common import Page
-from service.schemas.ticket import DispatchIn, MergeIn, TicketCreate, TicketCreated, TicketDetail, TicketOut
+from service.schemas.ticket import TicketCreate, TicketCreated, TicketDetail, TicketOut
 from workers.queues import enqueue_route_safely
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
@@ -39,12 +39,16 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
     ticket, created = create_ticket(session, data, channel=channel, external_id=external_id, user=user,
                                     registered_by_unit=unit_code, system=system)
     duplicates = dedupe.possible_duplicates(session, ticket) if created else []
-    if created:
+    answer = getattr(data, "instant_answer", None)
+    if created and answer:
+        ticket = resolution.instant_resolve(session, ticket, user, answer)  # same transaction: never half-done
+    elif created:
+        clocks.recompute(session, ticket)
         ticket_id = ticket.id
         after_commit(session, lambda: enqueue_route_safely(ticket_id))
     commit(session)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return present.ticket_out(ticket, session, TicketCreated,
+    return present.ticket_out(ticket, session, TicketCreated, user=user,
                               possible_duplicates=[present.duplicate_out(d) for d in duplicates])
 
 
@@ -82,47 +86,19 @@ def list_(
                        category=category, request_type=request_type, urgency=urgency, uscc=uscc or None,
                        created_from=created_from, created_to=created_to, q=q or None)
     rows, next_cursor = tickets.list_tickets(session, flt, user, cursor=cursor or None, limit=limit)
-    return Page[TicketOut](items=[present.ticket_out(t, session) for t in rows], next_cursor=next_cursor, limit=limit)
+    return Page[TicketOut](items=[present.ticket_out(t, session, user=user) for t in rows], next_cursor=next_cursor,
+                           limit=limit)
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
 def detail(ticket_id: int, session: SessionDep, user: CurrentUser) -> TicketDetail:
     """One ticket with its whole history and the tickets merged into it."""
     ticket = tickets.get_visible(session, ticket_id, user)
+    clock = session.get(TicketClock, ticket.id)
     return present.ticket_out(
-        ticket, session, TicketDetail,
+        ticket, session, TicketDetail, user=user,
         merged_tickets=[{"id": t.id, "number": t.number} for t in dedupe.merged_children(session, ticket.id)],
         history=[present.event_out(e) for e in events.history(session, ticket.id)],
+        clocks=None if clock is None else {k: getattr(clock, k) for k in (
+            "total_seconds", "accept_seconds", "handle_seconds", "paused_seconds", "segments")},
     )
-
-
-@router.post("/{ticket_id}/merge", response_model=TicketOut)
-def merge(ticket_id: int, body: MergeIn, session: SessionDep,
-          user: Annotated[User, Depends(require(Role.OPERATOR, Role.DISPATCHER))]) -> TicketOut:
-    """并单: merge this ticket into another open ticket (the other one carries on)."""
-    ticket = tickets.get_visible(session, ticket_id, user)
-    tickets.get_visible(session, body.into_ticket_id, user)
-    merged = dedupe.merge(session, ticket, body.into_ticket_id, user=user, reason=body.reason)
-    commit(session)
-    return present.ticket_out(merged, session)
-
-
-@router.post("/{ticket_id}/unmerge", response_model=TicketOut)
-def unmerge(ticket_id: int, session: SessionDep,
-            user: Annotated[User, Depends(require(Role.DISPATCHER))]) -> TicketOut:
-    """Undo a merge; the ticket returns to the state it had before."""
-    ticket = tickets.get_visible(session, ticket_id, user)
-    restored = dedupe.unmerge(session, ticket, user=user)
-    commit(session)
-    return present.ticket_out(restored, session)
-
-
-@router.post("/{ticket_id}/dispatch", response_model=TicketOut)
-def dispatch(ticket_id: int, body: DispatchIn, session: SessionDep,
-             user: Annotated[User, Depends(require(Role.DISPATCHER))]) -> TicketOut:
-    """Assign by hand a ticket the rules could not place."""
-    ticket = tickets.get_visible(session, ticket_id, user)
-    ticket = route.dispatch_by_hand(session, ticket, lead=body.lead_unit, assisting=body.assisting_units,
-                                    user=user, reason=body.reason)
-    commit(session)
-    return present.ticket_out(ticket, session)

@@ -12,6 +12,7 @@ from service.config import get_settings
 from service.errors import InvalidTransition, TicketNotFound, field_error
 from service.pipeline import events
 from service.pipeline.textsearch import similarity
+from service.pipeline.workflow import Action, check
 
 CANDIDATE_LIMIT = 50
 
@@ -51,6 +52,7 @@ def _lock(session: Session, ticket_id: int) -> Ticket:
 
 def merge(session: Session, ticket: Ticket, into_id: int, *, user: User, reason: str = "") -> Ticket:
     """并单: ticket becomes `merged` into an open ticket; both histories record the link."""
+    check(Action.MERGE, ticket, user)
     if into_id == ticket.id:
         raise field_error("into_ticket_id", "a ticket cannot be merged into itself")
     # Lock both rows in id order so two crossing merges cannot deadlock.
@@ -58,9 +60,6 @@ def merge(session: Session, ticket: Ticket, into_id: int, *, user: User, reason:
     locked = {first: _lock(session, first), second: _lock(session, second)}
     source, target = locked[ticket.id], locked[into_id]
     open_values = {s.value for s in OPEN_STATUSES}
-    if source.status not in open_values:
-        raise InvalidTransition(f"ticket {source.number} is {source.status}; only open tickets can be merged",
-                                status=source.status)
     if target.status not in open_values:
         raise field_error("into_ticket_id", f"ticket {target.number} is {target.status}; merge into an open ticket")
     source.merged_into_id = target.id
@@ -73,6 +72,7 @@ def merge(session: Session, ticket: Ticket, into_id: int, *, user: User, reason:
 
 def unmerge(session: Session, ticket: Ticket, *, user: User, reason: str = "") -> Ticket:
     """Undo a merge: the ticket returns to the state it had before, and the link is removed on both sides."""
+    check(Action.UNMERGE, ticket, user)
     source = _lock(session, ticket.id)
     if source.status != TicketStatus.MERGED.value or source.merged_into_id is None:
         raise InvalidTransition(f"ticket {source.number} is not merged", status=source.status)

@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Enterprise, Ticket, TicketStatus, User
+from models import Enterprise, Ticket, TicketStatus
 from routing_rules import DEFAULT_RULES_DIR, Decision, RuleSet, RuleSetError, TicketFacts
 from service.config import get_settings
-from service.errors import InvalidTransition, RulesInvalid, field_error
-from service.pipeline import events
+from service.errors import RulesInvalid
+from service.pipeline import actions, events
 from service.pipeline.reference import known_unit_codes
 
 log = logging.getLogger(__name__)
@@ -105,43 +105,14 @@ def route_ticket(session: Session, ticket_id: int) -> Decision | None:
         ticket.route_rule_id = None
         events.transition(session, ticket, "routing_no_match", TicketStatus.PENDING_DISPATCH.value,
                           system="router", payload=decision.to_dict())
+        actions.finish(session, ticket)
         return decision
     ticket.route_rule_id = decision.rule_id
-    ticket.lead_unit_code = decision.lead_unit
-    ticket.assisting_units = list(decision.assisting_units)
     if decision.set_category and not ticket.category_code:
         ticket.category_code = decision.set_category
-    events.transition(session, ticket, "routed", TicketStatus.ASSIGNED.value, system="router",
-                      unit_code=decision.lead_unit, payload=decision.to_dict())
+    actions.assign(session, ticket, lead=decision.lead_unit, assisting=list(decision.assisting_units), kind="routed",
+                   system="router", payload=decision.to_dict(), sla_override=decision.sla)
     return decision
-
-
-def _check_units(lead: str, assisting: list[str]) -> list[str]:
-    known = known_unit_codes()
-    if lead not in known:
-        raise field_error("lead_unit", f"unknown unit code {lead!r}")
-    for i, code in enumerate(assisting):
-        if code not in known:
-            raise field_error(f"assisting_units.{i}", f"unknown unit code {code!r}")
-    return [c for c in dict.fromkeys(assisting) if c != lead]
-
-
-def dispatch_by_hand(session: Session, ticket: Ticket, *, lead: str, assisting: list[str], user: User,
-                     reason: str = "") -> Ticket:
-    """A dispatcher assigns a ticket the rules could not place (or that is still waiting for them)."""
-    assisting = _check_units(lead, assisting)
-    ticket = session.scalar(select(Ticket).where(Ticket.id == ticket.id).with_for_update())
-    allowed = (TicketStatus.NEW.value, TicketStatus.PENDING_DISPATCH.value)
-    if ticket.status not in allowed:
-        raise InvalidTransition(f"ticket {ticket.number} is {ticket.status}; only new or pending_dispatch "
-                                f"tickets are dispatched by hand", status=ticket.status)
-    ticket.lead_unit_code, ticket.assisting_units = lead, assisting
-    ticket.route_rule_id, ticket.route_ruleset_version = None, None
-    ticket.route_reasons = {"by": "dispatcher", "reason": reason}
-    ticket.routed_at = func.now()
-    events.transition(session, ticket, "dispatched", TicketStatus.ASSIGNED.value, user=user, unit_code=lead,
-                      payload={"lead_unit": lead, "assisting_units": assisting, "reason": reason})
-    return ticket
 
 
 def unrouted_ticket_ids(session: Session, *, older_than: datetime | None = None, limit: int = 5000) -> list[int]:

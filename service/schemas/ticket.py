@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -92,6 +92,13 @@ class TicketFields(BaseModel):
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=20000)]
     received_at: AwareDatetime | None = Field(None, description="when the call or visit happened; default now")
 
+    @field_validator("received_at")
+    @classmethod
+    def _not_future(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v > datetime.now(UTC) + timedelta(minutes=5):
+            raise ValueError("lies in the future")
+        return v
+
     @field_validator("county")
     @classmethod
     def _county(cls, v: str | None) -> str | None:
@@ -111,6 +118,8 @@ class TicketFields(BaseModel):
 class TicketCreate(TicketFields):
     channel: str
     external_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = None
+    instant_answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=5000)] | None = \
+        Field(None, description="即时办结: the answer given during the call; the ticket is resolved at once")
 
     @field_validator("channel")
     @classmethod
@@ -122,19 +131,6 @@ class BangqiyunPush(TicketFields):
     """帮企云's payload: its own id becomes our external_id."""
 
     id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-
-
-class MergeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    into_ticket_id: int = Field(gt=0)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
-
-
-class DispatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lead_unit: str
-    assisting_units: list[str] = Field(default_factory=list, max_length=10)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
 
 
 class UnitRef(BaseModel):
@@ -173,6 +169,26 @@ class DuplicateOut(BaseModel):
     similarity: float
 
 
+class Deadlines(BaseModel):
+    accept_due_at: datetime | None
+    resolve_due_at: datetime | None
+    provisional: bool = Field(description="counted on a year whose official calendar is not published yet")
+    reminded_at: datetime | None
+    supervision: Coded | None
+
+
+class Work(BaseModel):
+    assigned_at: datetime | None
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    opinion: str | None
+    pending_refusal: dict | None
+    pending_extension: dict | None
+    reopen_count: int
+    feedback: dict | None
+
+
 class TicketOut(BaseModel):
     id: int
     number: str
@@ -193,17 +209,19 @@ class TicketOut(BaseModel):
     registered_by_unit: UnitRef | None
     routing: Routing
     merged_into: TicketRef | None
-    accept_due_at: datetime | None
-    resolve_due_at: datetime | None
+    deadlines: Deadlines
+    work: Work
     received_at: datetime
     created_at: datetime
     updated_at: datetime
     version: int
+    allowed_actions: list[Coded] = Field(default_factory=list, description="what the caller may do next")
 
 
 class TicketDetail(TicketOut):
     merged_tickets: list[TicketRef]
     history: list[EventOut]
+    clocks: dict | None
 
 
 class TicketCreated(TicketOut):

@@ -1,0 +1,135 @@
+"""The lifecycle over HTTP: one endpoint per action; each answers the ticket and what the caller may do next."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter
+
+from models import Ticket, User
+from service.api import present
+from service.api.deps import CurrentUser
+from service.db import SessionDep, after_commit, commit
+from service.pipeline import actions, dedupe, resolution, tickets
+from service.schemas import actions as body
+from service.schemas.ticket import TicketOut
+from workers.queues import enqueue_delivery_safely
+
+router = APIRouter(prefix="/api/v1/tickets/{ticket_id}", tags=["lifecycle"])
+
+
+def act(session, user: User, ticket_id: int, data: body.ActionIn, fn: Callable[[Ticket], Ticket]) -> TicketOut:
+    """Lock, act, commit, then let the notifier run; answer the ticket as the caller now sees it."""
+    tickets.get_visible(session, ticket_id, user)
+    ticket = fn(actions.lock(session, ticket_id, data.expected_version))
+    if session.info.get("notifications"):
+        after_commit(session, enqueue_delivery_safely)
+    commit(session)
+    return present.ticket_out(ticket, session, user=user)
+
+
+@router.post("/dispatch", response_model=TicketOut, summary="派单 (dispatcher)")
+def dispatch(ticket_id: int, b: body.UnitsIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: actions.dispatch(
+        session, t, user, lead=b.lead_unit, assisting=b.assisting_units, reason=b.reason))
+
+
+@router.post("/accept", response_model=TicketOut, summary="签收 (lead unit)")
+def accept(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.NoteIn = body.NoteIn()) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: actions.accept(session, t, user, b.note))
+
+
+@router.post("/refuse", response_model=TicketOut, summary="退单 with a reason (lead unit)")
+def refuse(ticket_id: int, b: body.RefuseIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: actions.refuse(session, t, user, b.reason, b.note))
+
+
+@router.post("/refusal/approve", response_model=TicketOut, summary="退单 approved: 改派 (dispatcher)")
+def approve_refusal(ticket_id: int, b: body.ApproveRefusalIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: actions.approve_refusal(
+        session, t, user, lead=b.lead_unit, assisting=b.assisting_units, note=b.note))
+
+
+@router.post("/refusal/overrule", response_model=TicketOut, summary="退单 overruled: 强制派单 (dispatcher)")
+def overrule_refusal(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.NoteIn = body.NoteIn()) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: actions.overrule_refusal(session, t, user, b.note))
+
+
+@router.post("/transfer", response_model=TicketOut, summary="改派 (dispatcher)")
+def transfer(ticket_id: int, b: body.UnitsIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: actions.transfer(
+        session, t, user, lead=b.lead_unit, assisting=b.assisting_units, reason=b.reason))
+
+
+@router.post("/assist", response_model=TicketOut, summary="协办意见 (assisting unit)")
+def assist(ticket_id: int, b: body.OpinionIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: actions.assist(session, t, user, b.opinion))
+
+
+@router.post("/extension", response_model=TicketOut, summary="申请延期 (lead unit, before the deadline)")
+def request_extension(ticket_id: int, b: body.ExtensionIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: resolution.request_extension(
+        session, t, user, new_due=b.new_due_at, reason=b.reason))
+
+
+@router.post("/extension/approve", response_model=TicketOut, summary="同意延期 (dispatcher)")
+def approve_extension(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.NoteIn = body.NoteIn()) -> TicketOut:
+    return act(session, user, ticket_id, b,
+               lambda t: resolution.decide_extension(session, t, user, approve=True, note=b.note))
+
+
+@router.post("/extension/deny", response_model=TicketOut, summary="不同意延期 (dispatcher)")
+def deny_extension(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.NoteIn = body.NoteIn()) -> TicketOut:
+    return act(session, user, ticket_id, b,
+               lambda t: resolution.decide_extension(session, t, user, approve=False, note=b.note))
+
+
+@router.post("/resolve", response_model=TicketOut, summary="办结 with 办理意见 (lead unit)")
+def resolve(ticket_id: int, b: body.OpinionIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: resolution.resolve(session, t, user, b.opinion))
+
+
+@router.post("/instant-resolve", response_model=TicketOut, summary="即时办结 (who registered it)")
+def instant_resolve(ticket_id: int, b: body.AnswerIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: resolution.instant_resolve(session, t, user, b.answer))
+
+
+@router.post("/feedback", response_model=TicketOut, summary="回访 (operator)")
+def feedback(ticket_id: int, b: body.FeedbackIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: resolution.feedback(
+        session, t, user, satisfaction=b.satisfaction, solved=b.solved, comment=b.comment))
+
+
+@router.post("/reopen", response_model=TicketOut, summary="重办 after an unsatisfied 回访 (dispatcher)")
+def reopen(ticket_id: int, b: body.ReopenIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b,
+               lambda t: resolution.reopen(session, t, user, reason=b.reason, resolve_days=b.resolve_days))
+
+
+@router.post("/close", response_model=TicketOut, summary="归档 (operator)")
+def close(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.NoteIn = body.NoteIn()) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: resolution.close(session, t, user, b.note))
+
+
+@router.post("/remind", response_model=TicketOut, summary="催办 (dispatcher or leader)")
+def remind(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.NoteIn = body.NoteIn()) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: resolution.remind(session, t, user, b.note))
+
+
+@router.post("/supervise", response_model=TicketOut, summary="督办 with a yellow or red light (dispatcher or leader)")
+def supervise(ticket_id: int, b: body.SuperviseIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b,
+               lambda t: resolution.supervise(session, t, user, level=b.level, note=b.note))
+
+
+@router.post("/merge", response_model=TicketOut, summary="并单 into another open ticket (operator)")
+def merge(ticket_id: int, b: body.MergeIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    tickets.get_visible(session, b.into_ticket_id, user)
+    for tid in sorted({ticket_id, b.into_ticket_id}):  # both rows, in id order: crossing merges cannot deadlock
+        actions.lock(session, tid)
+    return act(session, user, ticket_id, b, lambda t: dedupe.merge(session, t, b.into_ticket_id, user=user,
+                                                                   reason=b.reason))
+
+
+@router.post("/unmerge", response_model=TicketOut, summary="undo a 并单 (dispatcher)")
+def unmerge(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.NoteIn = body.NoteIn()) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: dedupe.unmerge(session, t, user=user, reason=b.note))

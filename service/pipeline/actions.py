@@ -1,0 +1,151 @@
+"""The lifecycle actions. Each locks the ticket, checks the state machine, changes the ticket,
+writes one event, refreshes the clocks and queues the notifications; none commits."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Ticket, TicketStatus, User
+from service.errors import Conflict, TicketNotFound, field_error
+from service.pipeline import clocks, events, notify, sla
+from service.pipeline.reference import known_unit_codes
+from service.pipeline.workflow import REFUSAL_REASONS, Action, check
+
+S = TicketStatus
+
+
+def lock(session: Session, ticket_id: int, expected_version: int | None = None) -> Ticket:
+    """Re-read the ticket under a row lock; concurrent actions queue here and see each other's result."""
+    ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+                            .execution_options(populate_existing=True))
+    if ticket is None:
+        raise TicketNotFound(f"ticket {ticket_id} not found")
+    if expected_version is not None and ticket.version != expected_version:
+        raise Conflict(f"ticket {ticket.number} changed (version {ticket.version}, you had {expected_version}); "
+                       "reload it", version=ticket.version)
+    return ticket
+
+
+def finish(session: Session, ticket: Ticket, event: str | None = None, **kw) -> Ticket:
+    """After an action: refresh the clocks and queue the notifications it causes."""
+    clocks.recompute(session, ticket)
+    if event:
+        notify.announce(session, ticket, event, **kw)
+    session.flush()
+    return ticket
+
+
+def check_units(lead: str, assisting: list[str]) -> list[str]:
+    """Validate unit codes; returns the assisting list without duplicates or the lead."""
+    known = known_unit_codes()
+    if lead not in known:
+        raise field_error("lead_unit", f"unknown unit code {lead!r}")
+    for i, code in enumerate(assisting):
+        if code not in known:
+            raise field_error(f"assisting_units.{i}", f"unknown unit code {code!r}")
+    return [c for c in dict.fromkeys(assisting) if c != lead]
+
+
+def assign(session: Session, ticket: Ticket, *, lead: str, assisting: list[str], kind: str, user: User | None = None,
+           system: str = "router", payload: dict | None = None, sla_override: dict | None = None) -> Ticket:
+    """Make `lead` the unit that must sign for the ticket, with fresh 签收 and (first time) 办结 deadlines."""
+    now = datetime.now(UTC)
+    ticket.lead_unit_code, ticket.assisting_units = lead, list(assisting)
+    limits = sla.sla_table().limits(ticket.request_type, ticket.urgency, sla_override)
+    ticket.assigned_at, ticket.accept_hours = now, limits.accept_hours
+    if ticket.resolve_due_at is None:  # the enterprise-facing deadline does not move when the unit changes
+        ticket.resolve_days, ticket.resolve_from_at = limits.resolve_days, ticket.received_at
+    set_deadlines(ticket)
+    ticket.pending_refusal = None
+    events.transition(session, ticket, kind, S.ASSIGNED.value, user=user, system=system, unit_code=lead,
+                      payload={"lead_unit": lead, "assisting_units": list(assisting), **(payload or {})})
+    return finish(session, ticket, "assigned")
+
+
+def set_deadlines(ticket: Ticket) -> None:
+    """Compute the deadlines from their stored inputs (also used to recompute provisional ones)."""
+    from service.pipeline.workdays import Calendar
+
+    provisional = False
+    if ticket.assigned_at is not None and ticket.accept_hours is not None:
+        ticket.accept_due_at, provisional = Calendar.from_settings().add_working_hours(ticket.assigned_at,
+                                                                                      ticket.accept_hours)
+    if ticket.resolve_days is not None and ticket.resolve_from_at is not None:
+        ticket.resolve_due_at, ticket.remind_at, ticket.red_due_at, p = sla.resolve_deadlines(
+            ticket.resolve_from_at, ticket.resolve_days)
+        provisional |= p
+    ticket.due_provisional = provisional
+
+
+def accept(session: Session, ticket: Ticket, user: User, note: str = "") -> Ticket:
+    check(Action.ACCEPT, ticket, user)
+    ticket.accepted_at = func.now()
+    events.transition(session, ticket, "accepted", S.IN_PROGRESS.value, user=user, unit_code=ticket.lead_unit_code,
+                      payload={"note": note})
+    return finish(session, ticket)
+
+
+def refuse(session: Session, ticket: Ticket, user: User, reason: str, note: str = "") -> Ticket:
+    check(Action.REFUSE, ticket, user)
+    if reason not in REFUSAL_REASONS:
+        raise field_error("reason", f"unknown reason {reason!r}; allowed: {', '.join(REFUSAL_REASONS)}")
+    ticket.pending_refusal = {"reason": reason, "label": REFUSAL_REASONS[reason], "note": note,
+                              "unit": ticket.lead_unit_code, "at": datetime.now(UTC).isoformat()}
+    events.transition(session, ticket, "refused", S.REFUSE_REVIEW.value, user=user, unit_code=ticket.lead_unit_code,
+                      payload={"reason": reason, "reason_label": REFUSAL_REASONS[reason], "note": note})
+    return finish(session, ticket)
+
+
+def approve_refusal(session: Session, ticket: Ticket, user: User, *, lead: str | None, assisting: list[str],
+                    note: str = "") -> Ticket:
+    """退单 accepted: 改派 to another unit, or back to the dispatch queue when none is named."""
+    check(Action.APPROVE_REFUSAL, ticket, user)
+    refused_by = (ticket.pending_refusal or {}).get("unit")
+    if lead is None:
+        ticket.pending_refusal = None
+        ticket.lead_unit_code, ticket.assisting_units = None, []
+        events.transition(session, ticket, "refusal_approved", S.PENDING_DISPATCH.value, user=user, unit_code=None,
+                          payload={"refused_by": refused_by, "note": note})
+        return finish(session, ticket)
+    if lead == refused_by:
+        raise field_error("lead_unit", "name another unit, or overrule the refusal to keep this one")
+    return assign(session, ticket, lead=lead, assisting=check_units(lead, assisting), kind="refusal_approved",
+                  user=user, payload={"refused_by": refused_by, "note": note})
+
+
+def overrule_refusal(session: Session, ticket: Ticket, user: User, note: str = "") -> Ticket:
+    """强制派单: the unit keeps the ticket and must handle it (counted as signed now)."""
+    check(Action.OVERRULE_REFUSAL, ticket, user)
+    ticket.pending_refusal = None
+    ticket.accepted_at = func.now()
+    events.transition(session, ticket, "refusal_overruled", S.IN_PROGRESS.value, user=user,
+                      unit_code=ticket.lead_unit_code, payload={"note": note})
+    return finish(session, ticket, "assigned")
+
+
+def transfer(session: Session, ticket: Ticket, user: User, *, lead: str, assisting: list[str],
+             reason: str = "") -> Ticket:
+    check(Action.TRANSFER, ticket, user)
+    if lead == ticket.lead_unit_code:
+        raise field_error("lead_unit", "the ticket is already with this unit")
+    return assign(session, ticket, lead=lead, assisting=check_units(lead, assisting), kind="transferred", user=user,
+                  payload={"from_unit": ticket.lead_unit_code, "reason": reason})
+
+
+def dispatch(session: Session, ticket: Ticket, user: User, *, lead: str, assisting: list[str],
+             reason: str = "") -> Ticket:
+    """A dispatcher places a ticket the rules could not (or that still waits for them)."""
+    check(Action.DISPATCH, ticket, user)
+    assisting = check_units(lead, assisting)
+    ticket.route_rule_id, ticket.route_ruleset_version = None, None
+    ticket.route_reasons, ticket.routed_at = {"by": "dispatcher", "reason": reason}, func.now()
+    return assign(session, ticket, lead=lead, assisting=assisting, kind="dispatched", user=user,
+                  payload={"reason": reason})
+
+
+def assist(session: Session, ticket: Ticket, user: User, opinion: str) -> Ticket:
+    check(Action.ASSIST, ticket, user)
+    events.record(session, ticket, "assist_opinion", user=user, payload={"opinion": opinion})
+    return finish(session, ticket)

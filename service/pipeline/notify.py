@@ -1,0 +1,104 @@
+"""Outbound notifications: an outbox row per message in the change's own transaction, delivered
+by a worker with retries and backoff; every attempt is recorded, nothing is dropped."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from models import Notification, NotificationAttempt, Ticket, Unit
+from service.config import get_settings
+from service.pipeline.signatures import sign
+
+# Unit webhooks: what a unit hears about.
+UNIT_EVENTS = {"assigned", "reminded", "supervised", "resolved", "reopened"}
+BACKOFF_SECONDS = (10, 30, 120, 600, 1800, 3600, 7200, 14400)
+
+
+def ticket_payload(ticket: Ticket, event: str) -> dict:
+    return {"event": event, "ticket_id": ticket.id, "number": ticket.number, "status": ticket.status,
+            "lead_unit": ticket.lead_unit_code, "external_id": ticket.external_id, "channel": ticket.channel_code,
+            "title": ticket.title, "supervision": ticket.supervision,
+            "resolve_due_at": ticket.resolve_due_at.isoformat() if ticket.resolve_due_at else None,
+            "at": datetime.now(UTC).isoformat()}
+
+
+def announce(session: Session, ticket: Ticket, event: str, *, unit_code: str | None = None,
+             status_changed: bool = True) -> int:
+    """Queue the notifications one change causes; returns how many rows were written."""
+    rows = []
+    unit_code = unit_code or ticket.lead_unit_code
+    if event in UNIT_EVENTS and unit_code:
+        url = session.scalar(select(Unit.webhook_url).where(Unit.code == unit_code))
+        if url:
+            rows.append(Notification(ticket_id=ticket.id, target="unit", unit_code=unit_code, url=url, event=event,
+                                     payload=ticket_payload(ticket, event)))
+    callback = get_settings().bangqiyun_callback_url
+    if status_changed and ticket.channel_code == "bangqiyun" and ticket.external_id and callback:
+        rows.append(Notification(ticket_id=ticket.id, target="bangqiyun", url=callback, event=event,
+                                 payload=ticket_payload(ticket, event)))
+    session.add_all(rows)
+    if rows:
+        session.info["notifications"] = True  # the edge enqueues the delivery job after the commit
+    return len(rows)
+
+
+def _secret(target: str) -> str:
+    s = get_settings()
+    return s.bangqiyun_secret if target == "bangqiyun" else s.webhook_secret
+
+
+def deliver_one(session: Session, n: Notification, client: httpx.Client) -> bool:
+    """One attempt at one notification (the row is locked by the caller)."""
+    body = json.dumps(n.payload, ensure_ascii=False, sort_keys=True).encode()
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-Signature-Timestamp": stamp,
+               "X-Signature": "sha256=" + sign(_secret(n.target), stamp, body),
+               "X-Hotline-Event": n.event, "X-Hotline-Delivery": str(n.id)}
+    started = time.monotonic()
+    code, error = None, None
+    try:
+        response = client.post(n.url, content=body, headers=headers)
+        code = response.status_code
+        if not 200 <= code < 300:
+            error = f"HTTP {code}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    session.add(NotificationAttempt(notification_id=n.id, status_code=code, error=error,
+                                    duration_ms=int((time.monotonic() - started) * 1000)))
+    n.attempts += 1
+    if error is None:
+        n.status, n.delivered_at, n.last_error = "delivered", func.now(), None
+        return True
+    n.last_error = error
+    if n.attempts >= get_settings().webhook_max_attempts:
+        n.status = "failed"  # kept with every attempt; `hotline notifications retry` sends it again
+    else:
+        delay = BACKOFF_SECONDS[min(n.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+        n.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+    return False
+
+
+def due_batch(session: Session, limit: int = 50) -> list[Notification]:
+    """Pending notifications whose time has come, locked; other workers skip them."""
+    return list(session.scalars(
+        select(Notification).where(Notification.status == "pending", Notification.next_attempt_at <= func.now())
+        .order_by(Notification.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+    ))
+
+
+def next_due_in(session: Session) -> float | None:
+    """Seconds until the next pending attempt, or None when nothing is pending."""
+    nxt = session.scalar(select(func.min(Notification.next_attempt_at)).where(Notification.status == "pending"))
+    return None if nxt is None else max(0.0, (nxt - datetime.now(UTC)).total_seconds())
+
+
+def retry_failed(session: Session) -> int:
+    """Give failed notifications a fresh round of attempts."""
+    result = session.execute(update(Notification).where(Notification.status == "failed")
+                             .values(status="pending", attempts=0, next_attempt_at=func.now()))
+    return result.rowcount

@@ -1,0 +1,129 @@
+"""Working days and office hours on the official Chinese calendar (with 调休).
+
+chinesecalendar knows the published schedules; for a year it does not know yet, Monday to
+Friday are taken as working days and every answer that relied on that is marked provisional,
+so deadlines can be recomputed once the State Council publishes the year.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from service.config import get_settings
+
+
+@lru_cache(maxsize=4096)
+def day_info(d: date) -> tuple[bool, bool]:
+    """(is a working day, provisional) for a date."""
+    try:
+        return chinese_calendar.is_workday(d), False
+    except NotImplementedError:  # the year's schedule is not published (or not in this release)
+        return d.weekday() < 5, True
+
+
+def is_workday(d: date) -> bool:
+    return day_info(d)[0]
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Office hours on working days in one time zone."""
+
+    tz: ZoneInfo
+    periods: tuple[tuple[time, time], ...]  # e.g. ((08:30, 12:00), (13:30, 17:30))
+
+    @classmethod
+    def from_settings(cls) -> Calendar:
+        s = get_settings()
+        return cls(ZoneInfo(s.timezone), parse_office_hours(s.office_hours))
+
+    @property
+    def day_seconds(self) -> float:
+        return sum(_secs(b) - _secs(a) for a, b in self.periods)
+
+    def _periods_on(self, d: date) -> list[tuple[datetime, datetime]]:
+        return [(datetime.combine(d, a, self.tz), datetime.combine(d, b, self.tz)) for a, b in self.periods]
+
+    def end_of_day(self, d: date) -> datetime:
+        return datetime.combine(d, self.periods[-1][1], self.tz)
+
+    def add_working_hours(self, start: datetime, hours: float) -> tuple[datetime, bool]:
+        """The instant `hours` office hours after start, and whether a provisional day was used."""
+        remaining = hours * 3600.0
+        local = start.astimezone(self.tz)
+        d, provisional = local.date(), False
+        for _ in range(3660):  # ten years of days: far beyond any limit, but never an endless loop
+            work, prov = day_info(d)
+            provisional |= prov
+            if work:
+                for a, b in self._periods_on(d):
+                    a = max(a, local)
+                    if a >= b:
+                        continue
+                    span = (b - a).total_seconds()
+                    if remaining <= span:
+                        return a + timedelta(seconds=remaining), provisional
+                    remaining -= span
+            d += timedelta(days=1)
+        raise ValueError("working hours beyond ten years")
+
+    def add_working_days(self, start: datetime, days: int, *, count_from: str = "next_day") -> tuple[datetime, bool]:
+        """End of office hours of the `days`-th working day counted from start.
+
+        count_from="same_day": the day of receipt counts when it is a working day and receipt is
+        before the end of office hours. days=0 means the same working day (urgent matters).
+        """
+        local = start.astimezone(self.tz)
+        d, provisional = local.date(), False
+        same_day_counts = count_from == "same_day" or days == 0
+        if not (same_day_counts and local < self.end_of_day(d)):
+            d += timedelta(days=1)
+        counted = 0
+        for _ in range(3660):
+            work, prov = day_info(d)
+            provisional |= prov
+            if work:
+                counted += 1
+                if counted >= max(days, 1):
+                    return self.end_of_day(d), provisional
+            d += timedelta(days=1)
+        raise ValueError("working days beyond ten years")
+
+    def working_seconds(self, a: datetime, b: datetime) -> float:
+        """Office-hour seconds between two instants (0 when b <= a)."""
+        if b <= a:
+            return 0.0
+        la, lb = a.astimezone(self.tz), b.astimezone(self.tz)
+        total, d = 0.0, la.date()
+        while d <= lb.date():
+            if is_workday(d):
+                if la.date() < d < lb.date():
+                    total += self.day_seconds
+                else:
+                    for p, q in self._periods_on(d):
+                        lo, hi = max(p, la), min(q, lb)
+                        if hi > lo:
+                            total += (hi - lo).total_seconds()
+            d += timedelta(days=1)
+        return total
+
+
+def _secs(t: time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def parse_office_hours(spec: str) -> tuple[tuple[time, time], ...]:
+    """'08:30-12:00,13:30-17:30' -> ((08:30, 12:00), (13:30, 17:30)); periods must be ordered."""
+    periods = []
+    for part in spec.split(","):
+        a, b = (time.fromisoformat(x.strip()) for x in part.split("-"))
+        if b <= a or (periods and a < periods[-1][1]):
+            raise ValueError(f"office hours {spec!r}: periods must be increasing and not overlap")
+        periods.append((a, b))
+    if not periods:
+        raise ValueError("office hours: at least one period")
+    return tuple(periods)
