@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     # Auth
     secret_key: str = "change-me-in-production-this-is-only-for-local-use"
     token_ttl_minutes: int = 12 * 60
+    bcrypt_rounds: int = Field(12, ge=4, le=16)
 
     # 帮企云 push: shared secret and how old a signed timestamp may be.
     bangqiyun_secret: str = "bangqiyun-demo-secret"

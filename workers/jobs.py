@@ -18,6 +18,8 @@ def route_ticket(ticket_id: int) -> dict:
     """Route one ticket by the rules; a ticket already routed is left as it is."""
     with db.session_factory()() as session:
         decision = route.route_ticket(session, ticket_id)
+        if session.info.get("notifications"):
+            db.after_commit(session, queues.enqueue_delivery_safely)
         db.commit(session)
     if decision is None:
         return {"ticket_id": ticket_id, "skipped": True}

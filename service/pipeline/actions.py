@@ -28,11 +28,15 @@ def lock(session: Session, ticket_id: int, expected_version: int | None = None) 
     return ticket
 
 
-def finish(session: Session, ticket: Ticket, event: str | None = None, **kw) -> Ticket:
-    """After an action: refresh the clocks and queue the notifications it causes."""
+def finish(session: Session, ticket: Ticket, unit_event: str | None = None, unit_code: str | None = None) -> Ticket:
+    """After an action: refresh the clocks, tell the unit (unit_event) and push status changes to 帮企云."""
     clocks.recompute(session, ticket)
-    if event:
-        notify.announce(session, ticket, event, **kw)
+    if unit_event:
+        notify.to_unit(session, ticket, unit_event, unit_code)
+    transitions = session.info.get("transitions", [])
+    for ticket_id, kind in [t for t in transitions if t[0] == ticket.id]:
+        notify.status_push(session, ticket, kind)
+        transitions.remove((ticket_id, kind))
     session.flush()
     return ticket
 

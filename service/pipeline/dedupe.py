@@ -11,6 +11,7 @@ from models import OPEN_STATUSES, Ticket, TicketEvent, TicketStatus, User
 from service.config import get_settings
 from service.errors import InvalidTransition, TicketNotFound, field_error
 from service.pipeline import events
+from service.pipeline.actions import finish
 from service.pipeline.textsearch import similarity
 from service.pipeline.workflow import Action, check
 
@@ -67,7 +68,7 @@ def merge(session: Session, ticket: Ticket, into_id: int, *, user: User, reason:
                       payload={"into_ticket_id": target.id, "into_number": target.number, "reason": reason})
     events.record(session, target, "merge_received", user=user,
                   payload={"from_ticket_id": source.id, "from_number": source.number, "reason": reason})
-    return source
+    return finish(session, source)
 
 
 def unmerge(session: Session, ticket: Ticket, *, user: User, reason: str = "") -> Ticket:
@@ -87,7 +88,7 @@ def unmerge(session: Session, ticket: Ticket, *, user: User, reason: str = "") -
                       payload={"from_ticket_id": target.id, "from_number": target.number, "reason": reason})
     events.record(session, target, "merge_undone", user=user,
                   payload={"ticket_id": source.id, "number": source.number, "reason": reason})
-    return source
+    return finish(session, source)
 
 
 def merged_children(session: Session, ticket_id: int) -> list[Ticket]:

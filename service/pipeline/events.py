@@ -34,6 +34,7 @@ def transition(session: Session, ticket: Ticket, kind: str, to_status: str, **kw
     from_status = ticket.status
     ticket.status = to_status
     ticket.version += 1
+    session.info.setdefault("transitions", []).append((ticket.id, kind))
     return record(session, ticket, kind, from_status=from_status, to_status=to_status, **kw)
 
 

@@ -14,8 +14,6 @@ from models import Notification, NotificationAttempt, Ticket, Unit
 from service.config import get_settings
 from service.pipeline.signatures import sign
 
-# Unit webhooks: what a unit hears about.
-UNIT_EVENTS = {"assigned", "reminded", "supervised", "resolved", "reopened"}
 BACKOFF_SECONDS = (10, 30, 120, 600, 1800, 3600, 7200, 14400)
 
 
@@ -27,24 +25,30 @@ def ticket_payload(ticket: Ticket, event: str) -> dict:
             "at": datetime.now(UTC).isoformat()}
 
 
-def announce(session: Session, ticket: Ticket, event: str, *, unit_code: str | None = None,
-             status_changed: bool = True) -> int:
-    """Queue the notifications one change causes; returns how many rows were written."""
-    rows = []
+def to_unit(session: Session, ticket: Ticket, event: str, unit_code: str | None = None) -> bool:
+    """Queue a webhook to the unit (the lead by default), if it has a URL."""
     unit_code = unit_code or ticket.lead_unit_code
-    if event in UNIT_EVENTS and unit_code:
-        url = session.scalar(select(Unit.webhook_url).where(Unit.code == unit_code))
-        if url:
-            rows.append(Notification(ticket_id=ticket.id, target="unit", unit_code=unit_code, url=url, event=event,
-                                     payload=ticket_payload(ticket, event)))
+    url = unit_code and session.scalar(select(Unit.webhook_url).where(Unit.code == unit_code))
+    if not url:
+        return False
+    _add(session, Notification(ticket_id=ticket.id, target="unit", unit_code=unit_code, url=url, event=event,
+                               payload=ticket_payload(ticket, event)))
+    return True
+
+
+def status_push(session: Session, ticket: Ticket, event: str) -> bool:
+    """Tell 帮企云 the new status of a ticket it sent us."""
     callback = get_settings().bangqiyun_callback_url
-    if status_changed and ticket.channel_code == "bangqiyun" and ticket.external_id and callback:
-        rows.append(Notification(ticket_id=ticket.id, target="bangqiyun", url=callback, event=event,
-                                 payload=ticket_payload(ticket, event)))
-    session.add_all(rows)
-    if rows:
-        session.info["notifications"] = True  # the edge enqueues the delivery job after the commit
-    return len(rows)
+    if ticket.channel_code != "bangqiyun" or not ticket.external_id or not callback:
+        return False
+    _add(session, Notification(ticket_id=ticket.id, target="bangqiyun", url=callback, event=event,
+                               payload=ticket_payload(ticket, event)))
+    return True
+
+
+def _add(session: Session, row: Notification) -> None:
+    session.add(row)
+    session.info["notifications"] = True  # the edge enqueues the delivery job after the commit
 
 
 def _secret(target: str) -> str:

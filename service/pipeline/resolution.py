@@ -64,7 +64,7 @@ def instant_resolve(session: Session, ticket: Ticket, user: User, answer: str) -
     ticket.opinion, ticket.resolved_at = answer, func.now()
     events.transition(session, ticket, "instant_resolved", S.RESOLVED.value, user=user,
                       unit_code=ticket.registered_by_unit_code, payload={"answer": answer})
-    return finish(session, ticket, "resolved", unit_code=None)
+    return finish(session, ticket)
 
 
 def feedback(session: Session, ticket: Ticket, user: User, *, satisfaction: str, solved: bool,
@@ -107,7 +107,7 @@ def close(session: Session, ticket: Ticket, user: User, note: str = "") -> Ticke
     ticket.closed_at = func.now()
     events.transition(session, ticket, "closed", S.CLOSED.value, user=user, unit_code=ticket.lead_unit_code,
                       payload={"note": note})
-    return finish(session, ticket, "closed")
+    return finish(session, ticket)
 
 
 def remind(session: Session, ticket: Ticket, user: User, note: str = "") -> Ticket:
@@ -117,7 +117,7 @@ def remind(session: Session, ticket: Ticket, user: User, note: str = "") -> Tick
     events.record(session, ticket, "reminded", user=user, unit_code=ticket.lead_unit_code,
                   payload={"note": note, "auto": False})
     ticket.version += 1
-    return finish(session, ticket, "reminded", status_changed=False)
+    return finish(session, ticket, "reminded")
 
 
 def supervise(session: Session, ticket: Ticket, user: User, *, level: str, note: str = "") -> Ticket:
@@ -129,4 +129,4 @@ def supervise(session: Session, ticket: Ticket, user: User, *, level: str, note:
     events.record(session, ticket, "supervised", user=user, unit_code=ticket.lead_unit_code,
                   payload={"level": level, "note": note, "auto": False})
     ticket.version += 1
-    return finish(session, ticket, "supervised", status_changed=False)
+    return finish(session, ticket, "supervised")

@@ -36,15 +36,15 @@ _CHAIN = """
 WITH flagged AS ({update}),
 events AS (
     INSERT INTO ticket_event (ticket_id, kind, actor, unit_code, payload)
-    SELECT id, :kind, 'system:scheduler', lead_unit_code,
+    SELECT id, CAST(:kind AS varchar), 'system:scheduler', lead_unit_code,
            jsonb_build_object('auto', true, 'level', supervision, 'resolve_due_at', resolve_due_at)
     FROM flagged
     RETURNING ticket_id
 ),
 unit_hooks AS (
     INSERT INTO notification (ticket_id, target, unit_code, url, event, payload)
-    SELECT f.id, 'unit', f.lead_unit_code, u.webhook_url, :event,
-           jsonb_build_object('event', :event, 'ticket_id', f.id, 'number', f.number, 'status', f.status,
+    SELECT f.id, 'unit', f.lead_unit_code, u.webhook_url, CAST(:event AS varchar),
+           jsonb_build_object('event', CAST(:event AS text), 'ticket_id', f.id, 'number', f.number, 'status', f.status,
                               'lead_unit', f.lead_unit_code, 'supervision', f.supervision,
                               'resolve_due_at', f.resolve_due_at, 'at', now())
     FROM flagged f JOIN unit u ON u.code = f.lead_unit_code

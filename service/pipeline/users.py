@@ -17,7 +17,7 @@ ALGORITHM = "HS256"
 
 def hash_password(password: str) -> str:
     """bcrypt hash (bcrypt reads at most 72 bytes, so longer passwords are refused at input)."""
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=get_settings().bcrypt_rounds)).decode()
 
 
 def verify_password(password: str, hashed: str) -> bool:

@@ -48,6 +48,7 @@ def prepare() -> dict[str, str]:
         "HOTLINE_REDIS_URL": base_redis,
         "HOTLINE_QUEUE_PREFIX": f"hotline-test-{RUN}",
         "HOTLINE_DATA_DIR": str(TEST_DATA),
+        "HOTLINE_BCRYPT_ROUNDS": "4",  # the cost factor only slows the suite; hashing itself is tested
     }
 
 

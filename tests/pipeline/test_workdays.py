@@ -1,0 +1,78 @@
+"""Working days and office hours on the official calendar (2026 schedule, State Council notice)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.pipeline.workdays import Calendar, day_info, parse_office_hours
+
+SH = ZoneInfo("Asia/Shanghai")
+CAL = Calendar(SH, parse_office_hours("08:30-12:00,13:30-17:30"))
+
+
+def at(y, m, d, hh=10, mm=0):
+    return datetime(y, m, d, hh, mm, tzinfo=SH)
+
+
+def test_adjusted_saturday_counts_and_spring_festival_does_not():
+    assert day_info(date(2026, 2, 14)) == (True, False)   # Saturday made a working day (调休)
+    assert day_info(date(2026, 2, 17)) == (False, False)  # 春节
+    assert day_info(date(2026, 2, 23)) == (False, False)  # a Monday inside the holiday
+    assert day_info(date(2026, 2, 28)) == (True, False)   # the second 调休 Saturday
+
+
+def test_working_days_across_the_spring_festival():
+    friday = at(2026, 2, 13)
+    assert CAL.add_working_days(friday, 1) == (datetime(2026, 2, 14, 17, 30, tzinfo=SH), False)
+    # 2 working days after Friday the 13th: Saturday the 14th, then nothing until Tuesday the 24th.
+    assert CAL.add_working_days(friday, 2)[0] == datetime(2026, 2, 24, 17, 30, tzinfo=SH)
+    assert CAL.add_working_days(friday, 1, count_from="same_day")[0] == datetime(2026, 2, 13, 17, 30, tzinfo=SH)
+    # After office hours the day of receipt does not count, even with same_day.
+    assert CAL.add_working_days(at(2026, 2, 13, 18), 1, count_from="same_day")[0].date() == date(2026, 2, 14)
+    assert CAL.add_working_days(friday, 0)[0] == datetime(2026, 2, 13, 17, 30, tzinfo=SH)
+
+
+def test_office_hours_skip_lunch_nights_and_holidays():
+    assert CAL.add_working_hours(at(2026, 2, 13, 11, 0), 2)[0] == at(2026, 2, 13, 14, 30)
+    assert CAL.add_working_hours(at(2026, 2, 14, 17, 0), 1)[0] == at(2026, 2, 24, 9, 0)
+    assert CAL.add_working_hours(at(2026, 3, 1, 3, 0), 0.5)[0] == at(2026, 3, 2, 9, 0)  # Sunday night
+    assert CAL.working_seconds(at(2026, 2, 13, 8, 0), at(2026, 2, 13, 20, 0)) == 7.5 * 3600
+    assert CAL.working_seconds(at(2026, 2, 14, 17, 0), at(2026, 2, 24, 9, 0)) == 3600
+
+
+def test_unpublished_year_is_provisional():
+    assert day_info(date(2031, 1, 6)) == (True, True)
+    assert day_info(date(2031, 1, 5)) == (False, True)  # a Sunday, assumed off
+    due, provisional = CAL.add_working_days(at(2026, 12, 28), 5)
+    assert provisional and due.year == 2027
+    assert CAL.add_working_days(at(2026, 6, 1), 5) == (datetime(2026, 6, 8, 17, 30, tzinfo=SH), False)
+
+
+instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 11, 30)).map(
+    lambda d: d.replace(tzinfo=SH))
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=instants, hours=st.floats(min_value=0.1, max_value=80))
+def test_adding_hours_then_measuring_gives_them_back(start, hours):
+    end, _ = CAL.add_working_hours(start, hours)
+    assert end >= start
+    assert abs(CAL.working_seconds(start, end) - hours * 3600) < 1e-3
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=instants, days=st.integers(min_value=1, max_value=30))
+def test_deadline_ends_a_working_day_and_grows_with_the_limit(start, days):
+    due, _ = CAL.add_working_days(start, days)
+    assert day_info(due.date())[0] and (due.hour, due.minute) == (17, 30)
+    later, _ = CAL.add_working_days(start, days + 1)
+    assert later > due
+    # exactly `days` working days lie after the day of receipt, up to and including the due date
+    d, counted = start.date() + timedelta(days=1), 0
+    while d <= due.date():
+        counted += day_info(d)[0]
+        d += timedelta(days=1)
+    assert counted == days
