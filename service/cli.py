@@ -21,6 +21,8 @@ user_app = typer.Typer(help="Users.", no_args_is_help=True)
 rules_app = typer.Typer(help="Routing rules.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(rules_app, name="rules")
+ops_app = typer.Typer(help="Deadlines, clocks, flags and notifications.", no_args_is_help=True)
+app.add_typer(ops_app, name="ops")
 
 
 def _configure_servers() -> tuple[str, str]:
@@ -245,6 +247,56 @@ def rules_explain(
     for t in trace:
         if all_rules or t.matched:
             typer.echo(f"  {'MATCH' if t.matched else 'no   '} {t.rule_id:<32} p{t.priority:<5} {t.failed or ''}")
+
+
+@ops_app.command("recompute-deadlines")
+def recompute_deadlines() -> None:
+    """Recount provisional deadlines (run once the new year's official calendar is installed)."""
+    from service.db import commit
+    from service.pipeline.actions import recompute_provisional_deadlines
+
+    _configure_servers()
+    with _session() as session:
+        changed = recompute_provisional_deadlines(session)
+        commit(session)
+    typer.echo(f"{changed} ticket(s) had their deadlines recounted")
+
+
+@ops_app.command("verify-clocks")
+def verify_clocks(limit: int = 10000) -> None:
+    """Recompute clocks from the event history and report tickets whose stored clocks differ."""
+    from service.pipeline.clocks import verify
+
+    _configure_servers()
+    with _session() as session:
+        checked, differing = verify(session, limit=limit)
+    typer.echo(f"checked {checked} ticket(s); {len(differing)} differ" + (f": {differing[:20]}" if differing else ""))
+    if differing:
+        raise typer.Exit(1)
+
+
+@ops_app.command("sweep")
+def sweep() -> None:
+    """Raise due 催办 / 督办 flags now (the scheduler does this every sweep interval)."""
+    from workers.jobs import raise_flags
+
+    _configure_servers()
+    typer.echo(json.dumps(raise_flags(), ensure_ascii=False))
+
+
+@ops_app.command("retry-notifications")
+def retry_notifications() -> None:
+    """Give notifications that ran out of attempts a fresh round."""
+    from service.db import commit
+    from service.pipeline.notify import retry_failed
+    from workers.queues import enqueue_delivery_safely
+
+    _configure_servers()
+    with _session() as session:
+        count = retry_failed(session)
+        commit(session)
+    enqueue_delivery_safely()
+    typer.echo(f"{count} notification(s) queued again")
 
 
 if __name__ == "__main__":

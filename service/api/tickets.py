@@ -12,7 +12,7 @@ from service.api.deps import CurrentUser, require
 from service.config import get_settings
 from service.db import SessionDep, after_commit, commit
 from service.errors import Forbidden
-from service.pipeline import clocks, dedupe, events, resolution, tickets
+from service.pipeline import dedupe, events, resolution, tickets
 from service.pipeline.intake import create_ticket
 from service.pipeline.tickets import TicketFilter
 from service.schemas.common import Page
@@ -43,7 +43,6 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
     if created and answer:
         ticket = resolution.instant_resolve(session, ticket, user, answer)  # same transaction: never half-done
     elif created:
-        clocks.recompute(session, ticket)
         ticket_id = ticket.id
         after_commit(session, lambda: enqueue_route_safely(ticket_id))
     commit(session)

@@ -153,3 +153,30 @@ def assist(session: Session, ticket: Ticket, user: User, opinion: str) -> Ticket
     check(Action.ASSIST, ticket, user)
     events.record(session, ticket, "assist_opinion", user=user, payload={"opinion": opinion})
     return finish(session, ticket)
+
+
+def recompute_provisional_deadlines(session: Session, batch: int = 500) -> int:
+    """Recount deadlines marked provisional (after a year's calendar is published); returns how many changed."""
+    changed, last_id = 0, 0
+    while True:
+        rows = list(session.scalars(
+            select(Ticket).where(Ticket.due_provisional.is_(True), Ticket.id > last_id,
+                                 Ticket.status.in_([S.ASSIGNED.value, S.IN_PROGRESS.value, S.REFUSE_REVIEW.value]))
+            .order_by(Ticket.id).limit(batch).with_for_update(skip_locked=True)))
+        if not rows:
+            return changed
+        for ticket in rows:
+            before = (ticket.accept_due_at, ticket.resolve_due_at)
+            set_deadlines(ticket)
+            if (ticket.accept_due_at, ticket.resolve_due_at) != before or not ticket.due_provisional:
+                changed += 1
+                events.record(session, ticket, "deadlines_recomputed", system="calendar", unit_code=ticket.lead_unit_code,
+                              payload={"accept_due_at": _iso(ticket.accept_due_at), "resolve_due_at": _iso(ticket.resolve_due_at),
+                                       "provisional": ticket.due_provisional,
+                                       "before": {"accept_due_at": _iso(before[0]), "resolve_due_at": _iso(before[1])}})
+        last_id = rows[-1].id
+        session.flush()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
