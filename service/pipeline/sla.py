@@ -1,6 +1,7 @@
 """Deadlines: the SLA table, and the 签收 / 办结 / 催办 / 督办 instants of a ticket."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -34,7 +35,8 @@ class SlaTable:
         """Defaults, then the request type, then the urgency, then a rule's override."""
         merged = {**self.defaults, **self.by_request_type.get(request_type, {}), **self.by_urgency.get(urgency, {}),
                   **(override or {})}
-        return Limits(float(merged["accept_hours"]), int(merged["resolve_days"]))
+        # a fractional day limit (allowed in rule files) rounds up: never a tighter deadline than written
+        return Limits(float(merged["accept_hours"]), math.ceil(merged["resolve_days"]))
 
 
 def load_sla(path: Path) -> SlaTable:

@@ -1,0 +1,220 @@
+#!/usr/bin/env python
+"""Routing throughput: RuleSet.route() with the shipped rules, and with 1,000 and 10,000 generated rules.
+
+    python bench/bench_routing.py [--tickets 20000] [--repeat 5] [--sizes 1000,10000]
+
+Tickets come from a fixed-seed generator of realistic problem texts (Chinese titles and descriptions,
+counties, towns, channels, urgencies). Generated rules look like hand-written ones: 1-3 keywords drawn
+from a synthetic vocabulary of a few thousand compound terms, plus a category, county, channel or
+urgency condition now and then; they are written as YAML files to a temporary directory next to a copy
+of the shipped files and loaded like any rule set. Each set is timed `--repeat` times over the same
+tickets, in alternating rounds, and its best run is reported.
+The goal: 10,000 rules cost at most 3x the shipped set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from routing_rules import DEFAULT_RULES_DIR, RuleSet, TicketFacts  # noqa: E402
+
+SEED = 20241127
+GOAL_RATIO = 3.0
+CITY_KINDS = (
+    "jxj kjj fgw scjgj rsj zrzyj sthjj zjj swj tzcj tax jrj czj sfj yjglj jtj jj crj customs "
+    "sjj nyj gsl xf power water gas"
+).split()
+COUNTY_KINDS = "jxj kjj fgw scjgj rsj zrzyj sthjj zjj swj tax czj sfj yjglj jtj power".split()
+COUNTIES = "lucheng longwan ouhai dongtou ruian yueqing longgang yongjia pingyang cangnan wencheng taishun jingkai".split()
+TOWNS = ["yueqing_liushi", "yueqing_beibaixiang", "ruian_tangxia", "yongjia_oubei", "ouhai_louqiao", "longwan_haicheng"]
+CHANNELS = ["hotline_96666", "bangqiyun", "town_centre", "liangwan", "zhitongche", "qijian", "kentanhui"]
+CATEGORIES = ["policy", "appeal", "approval", "factor", "tech", "digital", "legal", "market", "investment", "exchange"]
+CHAINS = ["electrical", "footwear", "apparel", "auto_parts", "pump_valve", "digital_economy", "smart_equipment", "other"]
+TIERS = ["innovative", "provincial_sxtx", "little_giant", "hidden_champion"]
+
+TITLES = [
+    "车间频繁跳闸影响生产", "新厂房申请电力增容", "园区道路积水严重", "技改补助资金至今未到账", "急需招工",
+    "外籍员工签证即将到期", "出口退税办理进度", "专利被同行侵权", "环评审批材料咨询", "申请高新技术企业认定",
+    "银行突然抽贷", "货车通行证办理", "排污许可证延续", "小升规奖励政策咨询", "数字化改造项目申报",
+    "厂区周边居民投诉噪音", "天然气供应不足", "消防验收迟迟未通过", "项目备案和能耗指标", "跨境电商平台账号被封",
+    "合同纠纷需要法律咨询", "工业用地指标紧张", "报关查验时间过长", "营业执照经营范围变更", "企业上市培育咨询",
+    "社保缴费基数调整", "研发费用加计扣除", "专精特新企业申报", "产品质量抽检不合格申诉", "反映园区路灯不亮",
+]
+SENTENCES = [
+    "我司是一家{chain}企业，现有员工{n}人。", "近期订单增加，产能跟不上。", "希望相关部门尽快协调解决。",
+    "已多次联系未果，影响正常生产经营。", "请告知办理流程和所需材料。", "该问题已持续{n}天。",
+    "去年已经提交申请，目前没有任何答复。", "企业位于工业园区内，周边配套不完善。", "恳请政府帮助协调。",
+    "此前在镇企业服务中心登记过，尚未解决。", "损失较大，请求尽快处理。", "想了解最新的扶持政策。",
+    "涉及金额约{n}万元。", "附近还有多家企业存在同样的问题。", "是否可以线上办理？",
+]
+CHAIN_NAMES = {"electrical": "电气", "footwear": "鞋业", "apparel": "服装", "auto_parts": "汽摩配",
+               "pump_valve": "泵阀", "digital_economy": "数字经济", "smart_equipment": "智能装备", "other": "制造"}
+# Synthetic vocabulary: product/process terms x problem terms, e.g. "注塑模具退税" or "阀门铸件抽检".
+PREFIXES = [
+    "注塑", "模具", "阀门", "铸件", "电镀", "印染", "鞋底", "皮革", "断路器", "继电器", "线缆", "开关柜", "汽配",
+    "轴承", "水泵", "齿轮", "锂电", "光纤", "包装", "印刷", "纸箱", "塑料", "五金", "眼镜", "锁具", "打火机",
+    "服装", "面料", "纽扣", "拉链", "合成革", "胶粘剂", "不锈钢", "铝型材", "铜材", "磁材", "传感器", "芯片",
+    "机器人", "数控", "机床", "叉车", "电机", "变频器", "仪表", "阀体", "法兰", "管件", "标准件", "紧固件",
+    "喷涂", "热处理", "焊接", "冲压", "压铸", "锻造", "机加工", "装配线", "仓储", "冷链", "危废", "污泥",
+    "废气", "光伏板", "储能", "充电桩", "氢能", "新材料", "生物医药", "医疗器械", "食品", "饮料", "茶叶",
+    "家具", "陶瓷", "玻璃", "石材", "建材", "涂料",
+]
+SUFFIXES = [
+    "退税", "抽检", "备案", "认证", "检测", "许可", "补贴", "奖励", "扩产", "搬迁", "招工", "贷款", "担保",
+    "出口", "订单", "质押", "专利", "标准", "能耗", "环评", "排放", "验收", "用地", "厂房", "仓库", "物流",
+    "运费", "原料", "涨价", "停产", "限产", "纠纷", "欠款", "侵权", "仿冒", "召回", "投诉", "申报", "评审",
+    "资质", "培训", "人才", "技改", "上云", "改造", "试点", "示范", "展会", "关税", "汇率", "报关", "滞港",
+    "集采", "招标", "中标", "审计", "年检", "登记", "变更", "注销", "过户", "租金", "补偿", "拆迁", "安置",
+    "供电", "供水", "供气", "噪音", "异味", "消防", "安全", "隐患", "事故", "赔偿", "保险", "税率", "发票",
+    "账款", "垫资",
+]
+
+
+def known_units() -> frozenset[str]:
+    """City, county and a few town-centre unit codes."""
+    units = {f"city.{kind}" for kind in CITY_KINDS}
+    units |= {f"{county}.{kind}" for county in COUNTIES for kind in COUNTY_KINDS}
+    return frozenset(units | {f"tc.{town}" for town in TOWNS})
+
+
+def vocabulary() -> list[str]:
+    """The synthetic keyword vocabulary (a few thousand terms)."""
+    return [p + s for p in PREFIXES for s in SUFFIXES]
+
+
+def make_tickets(count: int, vocab: list[str], rnd: random.Random) -> list[TicketFacts]:
+    """Realistic tickets; about half mention one or two terms of the synthetic vocabulary."""
+    tickets = []
+    for _ in range(count):
+        chain = rnd.choice(CHAINS)
+        parts = [s.format(chain=CHAIN_NAMES[chain], n=rnd.randint(2, 500)) for s in rnd.sample(SENTENCES, rnd.randint(2, 4))]
+        for _ in range(rnd.choice([0, 0, 1, 2])):
+            parts.insert(rnd.randrange(len(parts) + 1), f"关于{rnd.choice(vocab)}的问题，")
+        town = rnd.choice([None, None, *TOWNS])
+        county = town.split("_")[0] if town else rnd.choice([None, *COUNTIES, *COUNTIES])
+        tickets.append(TicketFacts(
+            channel=rnd.choice(CHANNELS), category=rnd.choice([None, *CATEGORIES]),
+            request_type=rnd.choice(["consult", "help", "complaint", "report", "suggestion"]),
+            urgency=rnd.choices(["normal", "urgent", "critical"], weights=[90, 8, 2])[0],
+            county=county, town=town, enterprise_tier=rnd.choice([None, None, *TIERS]),
+            enterprise_chain=chain, above_scale=rnd.choice([True, False, None]),
+            title=rnd.choice(TITLES), description="".join(parts),
+        ))
+    return tickets
+
+
+def make_rule(index: int, vocab: list[str], rnd: random.Random) -> dict:
+    """One generated rule: 1-3 keywords and, sometimes, a field condition."""
+    words = rnd.sample(vocab, rnd.randint(1, 3))
+    when: dict = {"keywords_all": words[:2], "keywords_any": words[2:]} if len(words) > 1 and rnd.random() < 0.2 \
+        else {"keywords_any": words}
+    when = {k: v for k, v in when.items() if v}
+    if rnd.random() < 0.1:
+        when["keywords_none"] = [rnd.choice(vocab)]
+    if rnd.random() < 0.5:
+        when["category"] = rnd.sample(CATEGORIES, rnd.randint(1, 2))
+    if rnd.random() < 0.2:
+        when["county"] = rnd.choice(COUNTIES)
+    if rnd.random() < 0.1:
+        when["channel"] = rnd.choice(CHANNELS)
+    if rnd.random() < 0.05:
+        when["urgency"] = ["urgent", "critical"]
+    roll = rnd.random()
+    lead = {"town_centre": True} if roll < 0.1 else {"unit": f"city.{rnd.choice(CITY_KINDS)}"} if roll < 0.3 \
+        else {"county_bureau": rnd.choice(COUNTY_KINDS)}
+    route: dict = {"lead": lead}
+    if rnd.random() < 0.3:
+        route["assist"] = [{"county_bureau": rnd.choice(COUNTY_KINDS)}]
+    return {"id": f"gen-{index:05d}", "priority": rnd.randrange(200, 950, 5),
+            "description": f"生成规则 {index}", "when": when, "route": route}
+
+
+def write_generated(directory: Path, count: int, vocab: list[str], rnd: random.Random) -> None:
+    """The shipped files plus `count` generated rules, 500 to a file."""
+    for path in sorted(DEFAULT_RULES_DIR.glob("*.yaml")):
+        shutil.copy(path, directory / path.name)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    rules = [make_rule(i, vocab, rnd) for i in range(count)]
+    for start in range(0, count, 500):
+        text = yaml.dump({"rules": rules[start:start + 500]}, Dumper=dumper, allow_unicode=True, sort_keys=False)
+        (directory / f"70_generated_{start // 500:03d}.yaml").write_text(text, encoding="utf-8")
+
+
+def time_routes(rulesets: list[RuleSet], tickets: list[TicketFacts], repeat: int) -> list[tuple[float, float]]:
+    """Per rule set: (best seconds per decision, share of tickets matched)."""
+    best = [float("inf")] * len(rulesets)
+    # Rounds alternate between the rule sets so that load from other processes on the machine
+    # hits them all alike instead of skewing the ratio.
+    for _ in range(repeat):
+        for index, ruleset in enumerate(rulesets):
+            route = ruleset.route
+            start = time.perf_counter()
+            for facts in tickets:
+                route(facts)
+            best[index] = min(best[index], time.perf_counter() - start)
+    matched = [sum(rs.route(facts).matched for facts in tickets) / len(tickets) for rs in rulesets]
+    return [(b / len(tickets), m) for b, m in zip(best, matched)]
+
+
+def spot_check(ruleset: RuleSet, tickets: list[TicketFacts]) -> None:
+    """The indexed route() must decide like the exhaustive explain(); abort the benchmark if not."""
+    for facts in tickets:
+        if ruleset.route(facts) != ruleset.explain(facts)[0]:
+            raise SystemExit(f"route() and explain() disagree on {facts}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", default="1000,10000", help="generated rule counts, comma-separated")
+    args = parser.parse_args()
+    rnd = random.Random(SEED)
+    vocab = vocabulary()
+    units = known_units()
+    tickets = make_tickets(args.tickets, vocab, rnd)
+    loaded: list[tuple[str, RuleSet, float]] = []
+    start = time.perf_counter()
+    shipped = RuleSet.load(known_units=units)
+    loaded.append(("shipped", shipped, time.perf_counter() - start))
+    spot_check(shipped, tickets[:200])
+    for size in (int(s) for s in args.sizes.split(",") if s):
+        with tempfile.TemporaryDirectory(prefix="bench_routing_") as tmp:
+            write_generated(Path(tmp), size, vocab, random.Random(SEED + size))
+            start = time.perf_counter()
+            ruleset = RuleSet.load(tmp, known_units=units)
+            loaded.append((f"+{size} generated", ruleset, time.perf_counter() - start))
+        spot_check(ruleset, tickets[:50])
+    timings = time_routes([rs for _, rs, _ in loaded], tickets, args.repeat)
+    rows = [(name, len(rs.rules), load_s, *timing) for (name, rs, load_s), timing in zip(loaded, timings)]
+    print_table(rows, len(tickets), len(vocab))
+
+
+def print_table(rows: list[tuple], tickets: int, vocab_size: int) -> None:
+    """The result table and the verdict against the goal."""
+    base = rows[0][3]
+    print(f"{tickets} tickets, best of the runs; synthetic vocabulary {vocab_size} terms; seed {SEED}")
+    print(f"{'rule set':<20}| {'rule count':>10} | {'decisions/s':>12} | {'µs per decision':>15} | "
+          f"{'cost vs shipped':>15} | {'matched':>7} | {'load s':>6}")
+    print("-" * 104)
+    for name, count, load_s, per, matched in rows:
+        print(f"{name:<20}| {count:>10,} | {1 / per:>12,.0f} | {per * 1e6:>15.2f} | {per / base:>14.2f}x | "
+              f"{matched:>6.0%} | {load_s:>6.2f}")
+    largest = rows[-1]
+    ratio = largest[3] / base
+    verdict = "PASS" if ratio <= GOAL_RATIO else "FAIL"
+    print(f"\ngoal: {largest[1]:,} rules cost at most {GOAL_RATIO:.0f}x the shipped set -> "
+          f"{ratio:.2f}x ({verdict})")
+
+
+if __name__ == "__main__":
+    main()
