@@ -128,3 +128,9 @@ def test_sla_overrides_only_on_urgency_specific_rules(shipped: RuleSet) -> None:
     for rule in shipped.rules:
         if rule.sla:
             assert set(dict(rule.fields).get("urgency", ("normal",))) <= {"urgent", "critical"}, rule.id
+
+
+def test_high_tech_question_mentioning_ip_goes_to_science_bureau(shipped):
+    facts = ticket("高新技术企业认定咨询", "企业今年想申报高新技术企业，想了解研发费用占比和知识产权数量要求。",
+                   channel="bangqiyun", request_type="consult", county="yueqing", town="yueqing_liushi")
+    assert shipped.route(facts).lead_unit == "yueqing.kjj"
