@@ -27,7 +27,8 @@ with db.session_factory()() as _s:
     seed_reference(_s)
     db.commit(_s)
 
-DATA_TABLES = "ticket_event, ticket, enterprise, app_user"
+DATA_TABLES = ("ticket_event, ticket, enterprise, app_user, notification, notification_attempt, ticket_clock, "
+               "stat_daily, stat_duration, stat_ticket, stat_queue")
 
 
 def pytest_sessionfinish(session, exitstatus):

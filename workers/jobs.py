@@ -8,7 +8,7 @@ import httpx
 
 from service import db
 from service.config import get_settings
-from service.pipeline import notify, route, sweeps
+from service.pipeline import notify, route, stats, sweeps
 from workers import queues
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ def route_ticket(ticket_id: int) -> dict:
         decision = route.route_ticket(session, ticket_id)
         if session.info.get("notifications"):
             db.after_commit(session, queues.enqueue_delivery_safely)
+        db.after_commit(session, queues.enqueue_stats_refresh_soon)
         db.commit(session)
     if decision is None:
         return {"ticket_id": ticket_id, "skipped": True}
@@ -72,6 +73,21 @@ def deliver_notifications(batch: int = 50, max_batches: int = 20) -> dict:
     return {"delivered": delivered, "failed_attempts": failed}
 
 
+def refresh_stats(max_batches: int = 500) -> dict:
+    """Apply queued changes to the statistics rollups, one transaction per batch."""
+    refreshed = 0
+    for _ in range(max_batches):
+        with db.session_factory()() as session:
+            n = stats.refresh(session)
+            db.commit(session)
+        refreshed += n
+        if n == 0:
+            break
+    return {"tickets": refreshed}
+
+
 def periodic() -> dict:
-    """What the scheduler runs every tick: unrouted sweep, flags, delivery."""
-    return {"unrouted": sweep_unrouted(), "flags": raise_flags(), "delivery": queues.enqueue_delivery() or "queued"}
+    """What the scheduler runs every tick: unrouted sweep, flags, delivery, statistics."""
+    out = {"unrouted": sweep_unrouted(), "flags": raise_flags(), "stats": refresh_stats()}
+    queues.enqueue_delivery()
+    return out

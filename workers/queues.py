@@ -86,5 +86,15 @@ def enqueue_delivery_safely() -> bool:
         return False
 
 
+def enqueue_stats_refresh_soon() -> None:
+    """Refresh the statistics shortly after a change; at most one enqueue every two seconds."""
+    try:
+        conn = connection()
+        if conn.set(f"{get_settings().queue_prefix}:stats-refresh-throttle", 1, nx=True, ex=2):
+            queue(DEFAULT, conn).enqueue("workers.jobs.refresh_stats", job_id="stats-refresh", result_ttl=60)
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        log.warning("could not enqueue a statistics refresh (%s); the scheduler will", exc)
+
+
 def reset_connections() -> None:
     connection.cache_clear()

@@ -12,7 +12,7 @@ from service.db import SessionDep, after_commit, commit
 from service.pipeline import actions, dedupe, resolution, tickets
 from service.schemas import actions as body
 from service.schemas.ticket import TicketOut
-from workers.queues import enqueue_delivery_safely
+from workers.queues import enqueue_delivery_safely, enqueue_stats_refresh_soon
 
 router = APIRouter(prefix="/api/v1/tickets/{ticket_id}", tags=["lifecycle"])
 
@@ -23,6 +23,7 @@ def act(session, user: User, ticket_id: int, data: body.ActionIn, fn: Callable[[
     ticket = fn(actions.lock(session, ticket_id, data.expected_version))
     if session.info.get("notifications"):
         after_commit(session, enqueue_delivery_safely)
+    after_commit(session, enqueue_stats_refresh_soon)
     commit(session)
     return present.ticket_out(ticket, session, user=user)
 

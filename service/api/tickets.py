@@ -17,7 +17,7 @@ from service.pipeline.intake import create_ticket
 from service.pipeline.tickets import TicketFilter
 from service.schemas.common import Page
 from service.schemas.ticket import TicketCreate, TicketCreated, TicketDetail, TicketOut
-from workers.queues import enqueue_route_safely
+from workers.queues import enqueue_route_safely, enqueue_stats_refresh_soon
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
@@ -45,6 +45,8 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
     elif created:
         ticket_id = ticket.id
         after_commit(session, lambda: enqueue_route_safely(ticket_id))
+    if created:
+        after_commit(session, enqueue_stats_refresh_soon)
     commit(session)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return present.ticket_out(ticket, session, TicketCreated, user=user,

@@ -83,11 +83,17 @@ def set_deadlines(ticket: Ticket) -> None:
     ticket.due_provisional = provisional
 
 
+def _signing_facts(ticket: Ticket) -> dict:
+    """Whether a 签收 came within the unit's 签收 deadline, fixed when it happens."""
+    due = ticket.accept_due_at
+    return {"on_time": due is None or datetime.now(UTC) <= due, "due_at": due.isoformat() if due else None}
+
+
 def accept(session: Session, ticket: Ticket, user: User, note: str = "") -> Ticket:
     check(Action.ACCEPT, ticket, user)
     ticket.accepted_at = func.now()
     events.transition(session, ticket, "accepted", S.IN_PROGRESS.value, user=user, unit_code=ticket.lead_unit_code,
-                      payload={"note": note})
+                      payload={"note": note, **_signing_facts(ticket)})
     return finish(session, ticket)
 
 
@@ -125,7 +131,7 @@ def overrule_refusal(session: Session, ticket: Ticket, user: User, note: str = "
     ticket.pending_refusal = None
     ticket.accepted_at = func.now()
     events.transition(session, ticket, "refusal_overruled", S.IN_PROGRESS.value, user=user,
-                      unit_code=ticket.lead_unit_code, payload={"note": note})
+                      unit_code=ticket.lead_unit_code, payload={"note": note, **_signing_facts(ticket)})
     return finish(session, ticket, "assigned")
 
 

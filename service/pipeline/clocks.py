@@ -51,8 +51,9 @@ def _kind(status: str, paused_extension: bool) -> str | None:
     return {S.NEW.value: "dispatch", S.PENDING_DISPATCH.value: "dispatch", S.ASSIGNED.value: "accept"}.get(status)
 
 
-def compute(received_at: datetime, events: list[TicketEvent], cal: Calendar | None = None) -> Clocks:
-    """Fold the history into clocks (pure: same events, same answer)."""
+def compute(received_at: datetime, events: list[TicketEvent], cal: Calendar | None = None,
+            until: datetime | None = None) -> Clocks:
+    """Fold the history into clocks (pure: same events, same answer); `until` closes the open segment."""
     cal = cal or Calendar.from_settings()
     out = Clocks()
     status, unit, since, ext_pending = S.NEW.value, None, received_at, False
@@ -68,7 +69,14 @@ def compute(received_at: datetime, events: list[TicketEvent], cal: Calendar | No
         if changed:
             _close(out, cal, _kind(status, ext_pending) if status not in STOPPED else None, unit, since, ev.at)
             status, unit, ext_pending, since = new_status, new_unit, new_ext, ev.at
+    if until is not None and status not in STOPPED:
+        _close(out, cal, _kind(status, ext_pending), unit, since, until)
     return out
+
+
+def elapsed(session: Session, ticket: Ticket, until: datetime) -> float:
+    """The enterprise-facing office-hour seconds from receipt until `until` (for the 办结 record)."""
+    return compute(ticket.received_at, history(session, ticket.id), until=until).total_seconds
 
 
 def _close(out: Clocks, cal: Calendar, kind: str | None, unit: str | None, start: datetime, end: datetime) -> None:
@@ -87,11 +95,13 @@ def _close(out: Clocks, cal: Calendar, kind: str | None, unit: str | None, start
         out.handle_seconds += seconds
 
 
+def history(session: Session, ticket_id: int) -> list[TicketEvent]:
+    return list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)))
+
+
 def recompute(session: Session, ticket: Ticket) -> Clocks:
     """Recompute a ticket's clocks from its events and store them."""
-    events = list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                  .order_by(TicketEvent.id)))
-    clocks = compute(ticket.received_at, events)
+    clocks = compute(ticket.received_at, history(session, ticket.id))
     row = {"ticket_id": ticket.id, **clocks.as_row()}
     stmt = insert(TicketClock).values(row)
     session.execute(stmt.on_conflict_do_update(index_elements=["ticket_id"],
@@ -103,10 +113,8 @@ def verify(session: Session, limit: int = 10000) -> tuple[int, list[int]]:
     """Compare stored clocks with clocks recomputed from the events; returns (checked, differing ids)."""
     differing, checked = [], 0
     for ticket in session.scalars(select(Ticket).order_by(Ticket.id.desc()).limit(limit)):
-        events = list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                      .order_by(TicketEvent.id)))
         stored = session.get(TicketClock, ticket.id)
-        fresh = compute(ticket.received_at, events).as_row()
+        fresh = compute(ticket.received_at, history(session, ticket.id)).as_row()
         checked += 1
         if stored is None or {k: getattr(stored, k) for k in fresh} != fresh:
             differing.append(ticket.id)

@@ -44,6 +44,17 @@ def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5) -> lis
     return found[:limit]
 
 
+def is_repeat(session: Session, ticket: Ticket) -> bool:
+    """重复诉求: the enterprise raised a similar problem (any status) in the previous dedupe_days days."""
+    settings = get_settings()
+    earlier = session.scalars(select(Ticket).where(
+        Ticket.enterprise_id == ticket.enterprise_id, Ticket.id < ticket.id,
+        Ticket.created_at >= func.now() - timedelta(days=settings.dedupe_days),
+    ).order_by(Ticket.id.desc()).limit(CANDIDATE_LIMIT))
+    text = f"{ticket.title} {ticket.description}"
+    return any(similarity(text, f"{o.title} {o.description}") >= settings.dedupe_min_similarity for o in earlier)
+
+
 def _lock(session: Session, ticket_id: int) -> Ticket:
     ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if ticket is None:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from models import Enterprise, Ticket, TicketStatus, User
 from service.config import get_settings
 from service.errors import field_error
-from service.pipeline import clocks, events
+from service.pipeline import clocks, dedupe, events
 from service.pipeline.reference import reference
 from service.pipeline.textsearch import token_string
 from service.schemas.ticket import TicketFields
@@ -82,6 +82,7 @@ def create_ticket(session: Session, data: TicketFields, *, channel: str, externa
         return existing, False
     ticket = session.get(Ticket, ticket_id)
     events.record(session, ticket, "created", user=user, system=system, to_status=TicketStatus.NEW.value,
-                  unit_code=registered_by_unit, payload={"channel": channel, "external_id": external_id})
+                  unit_code=registered_by_unit, payload={"channel": channel, "external_id": external_id,
+                                                         "repeat": dedupe.is_repeat(session, ticket)})
     clocks.recompute(session, ticket)
     return ticket, True

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from models import Ticket, TicketStatus, User
 from service.errors import field_error
-from service.pipeline import events, sla
+from service.pipeline import clocks, events, sla
 from service.pipeline.actions import finish, set_deadlines
 from service.pipeline.workflow import SATISFACTION, Action, check
 
@@ -48,22 +48,33 @@ def decide_extension(session: Session, ticket: Ticket, user: User, *, approve: b
     return finish(session, ticket)
 
 
+def _resolution_facts(session: Session, ticket: Ticket) -> dict:
+    """What the statistics need to know of a resolution, fixed at the moment it happens."""
+    now = datetime.now(UTC)
+    return {"first": ticket.reopen_count == 0,
+            "on_time": ticket.resolve_due_at is None or now <= ticket.resolve_due_at,
+            "due_at": ticket.resolve_due_at.isoformat() if ticket.resolve_due_at else None,
+            "duration_seconds": round(clocks.elapsed(session, ticket, now), 3)}
+
+
 def resolve(session: Session, ticket: Ticket, user: User, opinion: str) -> Ticket:
     """办结 with the unit's 办理意见."""
     check(Action.RESOLVE, ticket, user)
+    facts = _resolution_facts(session, ticket)
     ticket.opinion, ticket.resolved_at = opinion, func.now()
     ticket.pending_extension = None
     events.transition(session, ticket, "resolved", S.RESOLVED.value, user=user, unit_code=ticket.lead_unit_code,
-                      payload={"opinion": opinion})
+                      payload={"opinion": opinion, **facts})
     return finish(session, ticket, "resolved")
 
 
 def instant_resolve(session: Session, ticket: Ticket, user: User, answer: str) -> Ticket:
     """即时办结: answered during the call; no unit is involved."""
     check(Action.INSTANT_RESOLVE, ticket, user)
+    facts = _resolution_facts(session, ticket)
     ticket.opinion, ticket.resolved_at = answer, func.now()
     events.transition(session, ticket, "instant_resolved", S.RESOLVED.value, user=user,
-                      unit_code=ticket.registered_by_unit_code, payload={"answer": answer})
+                      unit_code=ticket.registered_by_unit_code, payload={"answer": answer, **facts})
     return finish(session, ticket)
 
 

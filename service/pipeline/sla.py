@@ -86,4 +86,4 @@ def working_hours_before(cal: Calendar, due: datetime, hours: float) -> datetime
             lo = mid
         else:
             hi = mid
-    return lo
+    return lo.replace(microsecond=0)

@@ -28,7 +28,7 @@ def test_intake_enqueues_and_the_worker_routes(client, run_jobs):
     h = login(client, "op")
     t = _post(client, h)
     assert queues.queue(queues.ROUTING).count == 1
-    assert run_jobs() == 1
+    assert run_jobs() >= 1  # routing, and the statistics refresh it triggers
     got = client.get(f"/api/v1/tickets/{t['id']}", headers=h).json()
     assert got["status"]["code"] == "assigned"
     assert got["lead_unit"]["code"] == "yueqing.power"
@@ -136,7 +136,8 @@ def test_redis_down_at_intake_then_routed_when_back(client, run_jobs, override_s
         queues.reset_connections()
         assert queues.queue(queues.ROUTING).count == 0  # the job was never sent
         assert jobs.sweep_unrouted() == {"enqueued": 1}
-        assert run_jobs() == 1
+        assert queues.queue(queues.ROUTING).count == 1
+        run_jobs()
         got = client.get(f"/api/v1/tickets/{r.json()['id']}", headers=h).json()
         assert got["status"]["code"] == "assigned"
     finally:

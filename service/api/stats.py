@@ -1,0 +1,63 @@
+"""Leadership's numbers over HTTP."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+
+from models import RequestType, Role
+from service.api.deps import CurrentUser
+from service.config import get_settings
+from service.db import SessionDep
+from service.errors import Forbidden, field_error
+from service.pipeline import stats_query
+from service.pipeline.reference import reference
+
+router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
+
+GroupBy = Literal["unit", "county", "town", "channel", "category", "request_type"]
+_LABEL_SOURCE = {"unit": "units", "county": "counties", "town": "towns", "channel": "channels", "category": "categories"}
+
+
+def label(dim: str, code: str) -> str | None:
+    if code == "":
+        return "未指定"
+    if dim == "request_type":
+        return RequestType(code).label
+    return reference().label(_LABEL_SOURCE[dim], code)
+
+
+@router.get("/summary")
+def summary(
+    session: SessionDep, user: CurrentUser,
+    from_: Annotated[date | None, Query(alias="from", description="first day (default: 1 January this year)")] = None,
+    to: Annotated[date | None, Query(description="last day, inclusive (default: today)")] = None,
+    group_by: GroupBy | None = None,
+    trend: Literal["day", "week", "month"] | None = None,
+    unit: Annotated[str | None, Query(description="one unit's numbers")] = None,
+) -> dict:
+    """Every metric of the period (default: this year to date), grouped by one dimension and/or as a trend.
+
+    Leaders, dispatchers, operators and admins see everything; a handler sees its own unit's numbers.
+    """
+    today = datetime.now(ZoneInfo(get_settings().timezone)).date()
+    start, end = from_ or date(today.year, 1, 1), to or today
+    if end < start:
+        raise field_error("to", "must not be before from")
+    if (end - start).days > 3660:
+        raise field_error("from", "the period is limited to ten years")
+    if user.role == Role.HANDLER.value:
+        if unit not in (None, "", user.unit_code):
+            raise Forbidden("a handler sees its own unit's numbers only")
+        if group_by:
+            raise Forbidden("a handler sees its own unit's numbers only; group_by is for leaders and dispatchers")
+        unit = user.unit_code
+    if unit and unit not in reference().codes("units"):
+        raise field_error("unit", f"unknown unit code {unit!r}")
+    out = stats_query.summary(session, start=start, end=end, group_by=group_by, trend=trend, unit=unit or None)
+    for g in out.get("groups", []):
+        g["label"] = label(group_by, g["key"])
+    out["group_by"], out["trend_by"], out["unit"] = group_by, trend, unit or None
+    return out

@@ -1,0 +1,130 @@
+"""The summary leadership reads: totals, groups and trends, from the rollups or (for checking) directly."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from models.stats import COUNTERS, DIMENSIONS
+from service.pipeline.stats_facts import TICKET_DIMS, facts_sql
+
+TRENDS = ("day", "week", "month")
+BUCKET_HOURS = 0.5
+_SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return None if b == 0 else round(a / b, 4)
+
+
+def _percentile(hist: dict[int, int], q: float) -> float | None:
+    total = sum(hist.values())
+    if total == 0:
+        return None
+    seen, rank = 0, q * total
+    for bucket in sorted(hist):
+        seen += hist[bucket]
+        if seen >= rank:
+            return (bucket + 0.5) * BUCKET_HOURS  # the middle of its half-hour bucket
+    return None
+
+
+def metrics(c: dict[str, int], hist: dict[int, int]) -> dict:
+    """The metrics of DOMAIN.md from the counters of one cell."""
+    return {
+        "received": c["received"], "resolved": c["resolved"], "instant_resolved": c["instant"],
+        "instant_rate": _ratio(c["instant"], c["received"]),
+        "accepted": c["accepted"], "on_time_accept_rate": _ratio(c["accepted_on_time"], c["accepted"]),
+        "dispatched": c["dispatched"], "refused": c["refused"], "refusal_rate": _ratio(c["refused"], c["dispatched"]),
+        "on_time_resolve_rate": _ratio(c["resolved_on_time"], c["resolved"]),
+        "rated": c["rated"], "satisfaction_rate": _ratio(c["satisfied"], c["rated"]),
+        "solved_rate": _ratio(c["solved"], c["rated"]),
+        "reopened": c["reopened"], "reopen_rate": _ratio(c["reopened"], c["resolved"]),
+        "repeats": c["repeats"], "repeat_rate": _ratio(c["repeats"], c["received"]),
+        "duration_hours_median": _percentile(hist, 0.5), "duration_hours_p90": _percentile(hist, 0.9),
+    }
+
+
+class Cells:
+    """Counters and duration histograms keyed by a group key."""
+
+    def __init__(self):
+        self.counters: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+        self.hist: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add_counters(self, key: str, row) -> None:
+        cell = self.counters[key]
+        for c in COUNTERS:
+            cell[c] += int(getattr(row, c) or 0)
+
+    def metrics(self, key: str) -> dict:
+        return metrics(self.counters[key] if key in self.counters else dict.fromkeys(COUNTERS, 0), self.hist.get(key, {}))
+
+    def keys(self) -> list[str]:
+        return sorted(set(self.counters) | set(self.hist))
+
+
+def _bucket_expr(trend: str | None, column: str) -> str:
+    return f"to_char(date_trunc('{trend}', {column}), 'YYYY-MM-DD')" if trend else "''"
+
+
+def from_rollups(session: Session, *, start: date, end: date, dim: str, value: str | None, group_dim: str | None,
+                 trend: str | None) -> Cells:
+    """Cells keyed by group value or trend bucket, read from stat_daily / stat_duration."""
+    key = "value" if group_dim else _bucket_expr(trend, "day")
+    read_dim = group_dim or dim
+    where = "dim = :dim AND day BETWEEN :start AND :end" + (" AND value = :value" if value is not None and not group_dim else "")
+    params = {"dim": read_dim, "start": start, "end": end, "value": value}
+    cells = Cells()
+    for row in session.execute(text(f"SELECT {key} AS k, {_SUMS} FROM stat_daily WHERE {where} GROUP BY 1"), params):
+        cells.add_counters(row.k, row)
+    for row in session.execute(text(f"SELECT {key} AS k, bucket, sum(n)::bigint AS n FROM stat_duration "
+                                    f"WHERE {where} GROUP BY 1, 2"), params):
+        cells.hist[row.k][row.bucket] += row.n
+    return cells
+
+
+def direct(session: Session, *, start: date, end: date, unit: str | None, group_dim: str | None,
+           trend: str | None, tz: str = "Asia/Shanghai") -> Cells:
+    """The same cells by a direct GROUP BY over the events (the baseline, and the check of the rollups)."""
+    zone = ZoneInfo(tz)
+    lo = datetime.combine(start, time(0), zone)
+    hi = datetime.combine(end + timedelta(days=1), time(0), zone)
+    key = f"f.{group_dim}" if group_dim else _bucket_expr(trend, "f.day")
+    unit_clause = " AND coalesce(e.unit_code, '') = :unit" if unit is not None else ""
+    facts = facts_sql(TICKET_DIMS, f"e.at >= :lo AND e.at < :hi{unit_clause}")
+    sums = ", ".join(f"sum(f.{c})::bigint AS {c}" for c in COUNTERS)
+    params = {"lo": lo, "hi": hi, "unit": unit}
+    cells = Cells()
+    for row in session.execute(text(f"SELECT {key} AS k, {sums} FROM ({facts}) f GROUP BY 1"), params):
+        cells.add_counters(row.k, row)
+    for row in session.execute(text(f"SELECT {key} AS k, f.bucket, count(*) AS n FROM ({facts}) f "
+                                    f"WHERE f.bucket IS NOT NULL GROUP BY 1, 2"), params):
+        cells.hist[row.k][row.bucket] += row.n
+    return cells
+
+
+def summary(session: Session, *, start: date, end: date, group_by: str | None = None, trend: str | None = None,
+            unit: str | None = None, use_rollups: bool = True) -> dict:
+    """Totals for the period, plus groups (by one dimension) and a trend (by day, week or month)."""
+    assert group_by is None or group_by in DIMENSIONS
+    assert trend is None or trend in TRENDS
+    dim, value = ("unit", unit) if unit is not None else ("all", "")
+
+    def read(group_dim, trend_):
+        if use_rollups:
+            return from_rollups(session, start=start, end=end, dim=dim, value=value, group_dim=group_dim,
+                                trend=trend_)
+        return direct(session, start=start, end=end, unit=unit, group_dim=group_dim, trend=trend_)
+
+    out = {"period": {"from": start.isoformat(), "to": end.isoformat()}, "totals": read(None, None).metrics("")}
+    if group_by:
+        cells = read(group_by, None)
+        out["groups"] = [{"key": k, "metrics": cells.metrics(k)} for k in cells.keys()]
+    if trend:
+        cells = read(None, trend)
+        out["trend"] = [{"bucket": k, "metrics": cells.metrics(k)} for k in cells.keys()]
+    return out
