@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -77,6 +77,8 @@ def list_(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     q: Annotated[str | None, Query(max_length=200, description="text search in title, description, enterprise")] = None,
+    overdue: Annotated[bool | None, Query(description="past the 办结 deadline and still open")] = None,
+    supervision: Annotated[list[Literal["yellow", "red"]], Query(description="督办 light")] = [],
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> Page[TicketOut]:
@@ -85,7 +87,8 @@ def list_(
     limit = min(limit or settings.page_size_default, settings.page_size_max)
     flt = TicketFilter(status=status_, channel=channel, county=county, town=town, unit=unit or None,
                        category=category, request_type=request_type, urgency=urgency, uscc=uscc or None,
-                       created_from=created_from, created_to=created_to, q=q or None)
+                       created_from=created_from, created_to=created_to, q=q or None, overdue=overdue,
+                       supervision=list(supervision))
     rows, next_cursor = tickets.list_tickets(session, flt, user, cursor=cursor or None, limit=limit)
     return Page[TicketOut](items=[present.ticket_out(t, session, user=user) for t in rows], next_cursor=next_cursor,
                            limit=limit)

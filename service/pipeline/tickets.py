@@ -6,12 +6,15 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import Role, Ticket, User
 from service.errors import TicketNotFound, field_error
 from service.pipeline.textsearch import token_string
+
+
+WORKING = ("assigned", "in_progress", "refuse_review")
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
@@ -48,6 +51,8 @@ class TicketFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
     q: str | None = None
+    overdue: bool | None = None
+    supervision: list[str] = field(default_factory=list)
 
     def clauses(self) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
@@ -65,6 +70,11 @@ class TicketFilter:
             out.append(Ticket.created_at >= self.created_from)
         if self.created_to:
             out.append(Ticket.created_at < self.created_to)
+        if self.overdue is not None:
+            late = and_(Ticket.status.in_(WORKING), Ticket.resolve_due_at < func.now())
+            out.append(late if self.overdue else not_(late))
+        if self.supervision:
+            out.append(Ticket.supervision.in_(self.supervision))
         if self.q and (terms := token_string(self.q)):
             out.append(Ticket.search_vector.op("@@")(func.plainto_tsquery("simple", terms)))
         return out

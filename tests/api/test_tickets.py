@@ -109,3 +109,19 @@ def test_reference_lists_carry_chinese_names(client):
     urg = client.get("/api/v1/reference/urgencies", headers=h).json()["items"]
     assert {"code": "critical", "label": "特急"} in urg
     assert client.get("/api/v1/reference/planets", headers=h).status_code == 404
+
+
+def test_overdue_and_supervision_filters(client, run_jobs, session):
+    from sqlalchemy import text
+
+    h = login(client, "op")
+    late, fine = _create(client, h), _create(client, h)
+    run_jobs()
+    session.execute(text("UPDATE ticket SET resolve_due_at = now() - interval '1 day', supervision = 'yellow' "
+                         "WHERE id = :id"), {"id": late["id"]})
+    session.commit()
+    ids = lambda r: [t["id"] for t in r.json()["items"]]  # noqa: E731
+    assert ids(client.get("/api/v1/tickets?overdue=true", headers=h)) == [late["id"]]
+    assert ids(client.get("/api/v1/tickets?overdue=false", headers=h)) == [fine["id"]]
+    assert ids(client.get("/api/v1/tickets?supervision=yellow", headers=h)) == [late["id"]]
+    assert client.get("/api/v1/tickets?supervision=blue", headers=h).status_code == 422
