@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -130,6 +131,11 @@ def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] =
     _seed(demo)
     settings = get_settings()
     port = port or settings.api_port
+    # Counters from the API, worker and scheduler processes are added up by /metrics.
+    metrics_dir = (settings.data_dir / "metrics").resolve()
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     cli = [sys.executable, "-m", "service.cli"]
     procs = [
         subprocess.Popen([*cli, "api", "--port", str(port)]),

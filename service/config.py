@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     unrouted_grace_seconds: int = 30
 
     timezone: str = "Asia/Shanghai"
+    # The open/overdue gauges query the database; scrapes within this many seconds reuse the answer.
+    metrics_state_ttl_seconds: float = 15.0
 
     # Working time: office hours on working days of the official calendar (with 调休).
     office_hours: str = "08:30-12:00,13:30-17:30"

@@ -8,12 +8,14 @@ import httpx
 
 from service import db
 from service.config import get_settings
+from service.metrics import timed_job
 from service.pipeline import notify, route, stats, sweeps
 from workers import queues
 
 log = logging.getLogger(__name__)
 
 
+@timed_job("route_ticket")
 def route_ticket(ticket_id: int) -> dict:
     """Route one ticket by the rules; a ticket already routed is left as it is."""
     with db.session_factory()() as session:
@@ -28,6 +30,7 @@ def route_ticket(ticket_id: int) -> dict:
             "lead_unit": decision.lead_unit}
 
 
+@timed_job("sweep_unrouted")
 def sweep_unrouted() -> dict:
     """Re-enqueue tickets left `new` (their job was lost, or Redis was down at intake)."""
     with db.session_factory()() as session:
@@ -39,6 +42,7 @@ def sweep_unrouted() -> dict:
     return {"enqueued": len(ids)}
 
 
+@timed_job("raise_flags")
 def raise_flags() -> dict:
     """The 催办 / 督办 sweep (safe to run twice or on two schedulers)."""
     with db.session_factory()() as session:
@@ -49,6 +53,7 @@ def raise_flags() -> dict:
     return counts
 
 
+@timed_job("deliver_notifications")
 def deliver_notifications(batch: int = 50, max_batches: int = 20) -> dict:
     """Drain the due outbox rows; a receiver that is down only pushes its rows' next attempt back."""
     delivered = failed = 0
@@ -73,6 +78,7 @@ def deliver_notifications(batch: int = 50, max_batches: int = 20) -> dict:
     return {"delivered": delivered, "failed_attempts": failed}
 
 
+@timed_job("refresh_stats")
 def refresh_stats(max_batches: int = 500) -> dict:
     """Apply queued changes to the statistics rollups, one transaction per batch."""
     refreshed = 0
@@ -86,6 +92,7 @@ def refresh_stats(max_batches: int = 500) -> dict:
     return {"tickets": refreshed}
 
 
+@timed_job("periodic")
 def periodic() -> dict:
     """What the scheduler runs every tick: unrouted sweep, flags, delivery, statistics."""
     out = {"unrouted": sweep_unrouted(), "flags": raise_flags(), "stats": refresh_stats()}

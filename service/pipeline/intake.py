@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 
 from models import Enterprise, Ticket, TicketStatus, User
 from service.config import get_settings
+from service.db import after_commit
 from service.errors import field_error
+from service.metrics import TICKETS_RECEIVED
 from service.pipeline import clocks, dedupe, events
 from service.pipeline.reference import reference
 from service.pipeline.textsearch import token_string
@@ -85,4 +87,6 @@ def create_ticket(session: Session, data: TicketFields, *, channel: str, externa
                   unit_code=registered_by_unit, payload={"channel": channel, "external_id": external_id,
                                                          "repeat": dedupe.is_repeat(session, ticket)})
     clocks.recompute(session, ticket)
+    labels = (channel, data.category or "")
+    after_commit(session, lambda: TICKETS_RECEIVED.labels(*labels).inc())
     return ticket, True

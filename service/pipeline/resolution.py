@@ -7,7 +7,9 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from models import Ticket, TicketStatus, User
+from service.db import after_commit
 from service.errors import field_error
+from service.metrics import RESOLUTION_HOURS, TICKETS_RESOLVED
 from service.pipeline import clocks, events, sla
 from service.pipeline.actions import finish, set_deadlines
 from service.pipeline.workflow import SATISFACTION, Action, check
@@ -51,10 +53,19 @@ def decide_extension(session: Session, ticket: Ticket, user: User, *, approve: b
 def _resolution_facts(session: Session, ticket: Ticket) -> dict:
     """What the statistics need to know of a resolution, fixed at the moment it happens."""
     now = datetime.now(UTC)
-    return {"first": ticket.reopen_count == 0,
-            "on_time": ticket.resolve_due_at is None or now <= ticket.resolve_due_at,
-            "due_at": ticket.resolve_due_at.isoformat() if ticket.resolve_due_at else None,
-            "duration_seconds": round(clocks.elapsed(session, ticket, now), 3)}
+    facts = {"first": ticket.reopen_count == 0,
+             "on_time": ticket.resolve_due_at is None or now <= ticket.resolve_due_at,
+             "due_at": ticket.resolve_due_at.isoformat() if ticket.resolve_due_at else None,
+             "duration_seconds": round(clocks.elapsed(session, ticket, now), 3)}
+    if facts["first"]:
+        labels, hours = (ticket.channel_code, ticket.category_code or ""), facts["duration_seconds"] / 3600
+
+        def count() -> None:
+            TICKETS_RESOLVED.labels(*labels).inc()
+            RESOLUTION_HOURS.labels(labels[0]).observe(hours)
+
+        after_commit(session, count)
+    return facts
 
 
 def resolve(session: Session, ticket: Ticket, user: User, opinion: str) -> Ticket:

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from models import Enterprise, Ticket, TicketStatus
 from routing_rules import DEFAULT_RULES_DIR, Decision, RuleSet, RuleSetError, TicketFacts
 from service.config import get_settings
+from service.db import after_commit
 from service.errors import RulesInvalid
+from service.metrics import ROUTING_DECISIONS
 from service.pipeline import actions, events
 from service.pipeline.reference import known_unit_codes
 
@@ -98,6 +100,8 @@ def route_ticket(session: Session, ticket_id: int) -> Decision | None:
     if ticket is None or ticket.status != TicketStatus.NEW.value:
         return None
     decision = current_ruleset().route(facts_for(ticket, session.get(Enterprise, ticket.enterprise_id)))
+    rule_label = decision.rule_id if decision.matched else "no_match"
+    after_commit(session, lambda: ROUTING_DECISIONS.labels(rule_label).inc())
     ticket.route_ruleset_version = decision.ruleset_version
     ticket.route_reasons = decision.reasons
     ticket.routed_at = func.now()

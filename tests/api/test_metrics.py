@@ -1,0 +1,52 @@
+"""Prometheus: counters from every process add up; state gauges are read at scrape time."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from tests.factories import login, ticket_body
+
+
+def _value(text: str, name: str, **labels) -> float:
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}}") or (not labels and line.startswith(f"{name} ")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_follow_the_work(client, run_jobs, override_settings):
+    override_settings(metrics_state_ttl_seconds=0)
+    before = client.get("/metrics").text
+    h = login(client, "op")
+    client.post("/api/v1/tickets", json=ticket_body(channel="bangqiyun"), headers=h)
+    run_jobs()
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    after = r.text
+    received = "hotline_tickets_received_total"
+    assert _value(after, received, category="", channel="bangqiyun") - \
+        _value(before, received, category="", channel="bangqiyun") == 1
+    assert 'hotline_routing_decisions_total{rule="' in after
+    assert 'hotline_open_tickets{unit="yueqing.power"}' in after
+    assert 'hotline_jobs_total{job="route_ticket",outcome="success"}' in after
+    assert 'hotline_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/v1/tickets"' in after
+    assert "/api/v1/tickets/1" not in after  # routes are templates; labels never carry ids
+
+
+def test_counters_from_several_processes_add_up(tmp_path):
+    """Two processes (say an API worker and an RQ worker) count; a third renders the sum."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = textwrap.dedent("""
+        from service.metrics import JOBS, TICKETS_RECEIVED
+        TICKETS_RECEIVED.labels("hotline_96666", "factor").inc()
+        JOBS.labels("route_ticket", "failure").inc(2)
+    """)
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True)
+    out = subprocess.run([sys.executable, "-c", "from service.metrics import render; print(render().decode())"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    assert _value(out, "hotline_tickets_received_total", category="factor", channel="hotline_96666") == 2
+    assert _value(out, "hotline_jobs_total", job="route_ticket", outcome="failure") == 4
