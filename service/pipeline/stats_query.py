@@ -78,13 +78,8 @@ def from_rollups(session: Session, *, start: date, end: date, dim: str, value: s
     read_dim = group_dim or dim
     where = "dim = :dim AND day BETWEEN :start AND :end" + (" AND value = :value" if value is not None and not group_dim else "")
     params = {"dim": read_dim, "start": start, "end": end, "value": value}
-    cells = Cells()
-    for row in session.execute(text(f"SELECT {key} AS k, {_SUMS} FROM stat_daily WHERE {where} GROUP BY 1"), params):
-        cells.add_counters(row.k, row)
-    for row in session.execute(text(f"SELECT {key} AS k, bucket, sum(n)::bigint AS n FROM stat_duration "
-                                    f"WHERE {where} GROUP BY 1, 2"), params):
-        cells.hist[row.k][row.bucket] += row.n
-    return cells
+    return _read(session, params, f"SELECT {key} AS k, {_SUMS} FROM stat_daily WHERE {where} GROUP BY 1",
+                 f"SELECT {key} AS k, bucket, sum(n)::bigint AS n FROM stat_duration WHERE {where} GROUP BY 1, 2")
 
 
 def direct(session: Session, *, start: date, end: date, unit: str | None, group_dim: str | None,
@@ -97,12 +92,16 @@ def direct(session: Session, *, start: date, end: date, unit: str | None, group_
     unit_clause = " AND coalesce(e.unit_code, '') = :unit" if unit is not None else ""
     facts = facts_sql(TICKET_DIMS, f"e.at >= :lo AND e.at < :hi{unit_clause}")
     sums = ", ".join(f"sum(f.{c})::bigint AS {c}" for c in COUNTERS)
-    params = {"lo": lo, "hi": hi, "unit": unit}
+    return _read(session, {"lo": lo, "hi": hi, "unit": unit},
+                 f"SELECT {key} AS k, {sums} FROM ({facts}) f GROUP BY 1",
+                 f"SELECT {key} AS k, f.bucket, count(*) AS n FROM ({facts}) f WHERE f.bucket IS NOT NULL GROUP BY 1, 2")
+
+
+def _read(session: Session, params: dict, counters_sql: str, histogram_sql: str) -> Cells:
     cells = Cells()
-    for row in session.execute(text(f"SELECT {key} AS k, {sums} FROM ({facts}) f GROUP BY 1"), params):
+    for row in session.execute(text(counters_sql), params):
         cells.add_counters(row.k, row)
-    for row in session.execute(text(f"SELECT {key} AS k, f.bucket, count(*) AS n FROM ({facts}) f "
-                                    f"WHERE f.bucket IS NOT NULL GROUP BY 1, 2"), params):
+    for row in session.execute(text(histogram_sql), params):
         cells.hist[row.k][row.bucket] += row.n
     return cells
 

@@ -5,7 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from stdnum.cn import uscc as uscc_std
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
@@ -13,7 +13,6 @@ from models import RequestType, Urgency
 from service.pipeline.reference import reference
 from service.schemas.common import Coded
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
 
 
@@ -26,6 +25,19 @@ def check_code(kind: str, value: str | None) -> str | None:
         shown = ", ".join(allowed) if len(allowed) <= 20 else ", ".join(allowed[:20]) + ", ..."
         raise ValueError(f"unknown {kind[:-1] if kind != 'categories' else 'category'} {value!r}; allowed: {shown}")
     return value
+
+
+def _code(kind: str):
+    return AfterValidator(lambda v: check_code(kind, v))
+
+
+# Reference codes, validated against the reference data with the allowed values in the error.
+ChannelCode = Annotated[str, _code("channels")]
+CountyCode = Annotated[str, _code("counties")]
+TownCode = Annotated[str, _code("towns")]
+CategoryCode = Annotated[str, _code("categories")]
+ChainCode = Annotated[str, _code("chains")]
+TierCode = Annotated[str, _code("tiers")]
 
 
 def validate_uscc(value: str) -> str:
@@ -44,24 +56,14 @@ class EnterpriseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
     uscc: str = Field(description="统一社会信用代码, 18 characters with a check character")
-    chain: str | None = None
-    tier: str | None = None
+    chain: ChainCode | None = None
+    tier: TierCode | None = None
     above_scale: bool | None = None
 
     @field_validator("uscc")
     @classmethod
     def _uscc(cls, v: str) -> str:
         return validate_uscc(v)
-
-    @field_validator("chain")
-    @classmethod
-    def _chain(cls, v: str | None) -> str | None:
-        return check_code("chains", v)
-
-    @field_validator("tier")
-    @classmethod
-    def _tier(cls, v: str | None) -> str | None:
-        return check_code("tiers", v)
 
 
 class ContactIn(BaseModel):
@@ -83,9 +85,9 @@ class TicketFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enterprise: EnterpriseIn
     contact: ContactIn
-    county: str | None = None
-    town: str | None = None
-    category: str | None = None
+    county: CountyCode | None = None
+    town: TownCode | None = None
+    category: CategoryCode | None = None
     request_type: RequestType
     urgency: Urgency = Urgency.NORMAL
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
@@ -99,32 +101,12 @@ class TicketFields(BaseModel):
             raise ValueError("lies in the future")
         return v
 
-    @field_validator("county")
-    @classmethod
-    def _county(cls, v: str | None) -> str | None:
-        return check_code("counties", v)
-
-    @field_validator("town")
-    @classmethod
-    def _town(cls, v: str | None) -> str | None:
-        return check_code("towns", v)
-
-    @field_validator("category")
-    @classmethod
-    def _category(cls, v: str | None) -> str | None:
-        return check_code("categories", v)
-
 
 class TicketCreate(TicketFields):
-    channel: str
+    channel: ChannelCode
     external_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = None
     instant_answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=5000)] | None = \
         Field(None, description="即时办结: the answer given during the call; the ticket is resolved at once")
-
-    @field_validator("channel")
-    @classmethod
-    def _channel(cls, v: str) -> str:
-        return check_code("channels", v)
 
 
 class BangqiyunPush(TicketFields):

@@ -1,0 +1,70 @@
+"""Request and response models of exports (XLSX out) and imports (XLSX in)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from models.export import ExportKind
+from service.schemas.common import Coded
+
+
+class ExportRequest(BaseModel):
+    """What to export: the one table under the filters of GET /api/v1/tickets, or a month's report."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: ExportKind
+    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = Field(
+        None, description="monthly_report: the month, YYYY-MM", examples=["2026-11"])
+    status: list[str] = []
+    channel: list[str] = []
+    county: list[str] = []
+    town: list[str] = []
+    unit: str | None = None
+    category: list[str] = []
+    request_type: list[str] = []
+    urgency: list[str] = []
+    uscc: str | None = None
+    created_from: AwareDatetime | None = None
+    created_to: AwareDatetime | None = None
+    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+    overdue: bool | None = None
+    supervision: list[Literal["yellow", "red"]] = []
+
+
+class ExportOut(BaseModel):
+    id: int
+    kind: ExportKind
+    status: Coded
+    rows: int | None = Field(description="tickets in the file; for a monthly report, the month's 受理量")
+    filename: str
+    size_bytes: int | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_url: str
+    download_url: str = Field(description="answers 409 until status is done")
+
+
+class RejectedRow(BaseModel):
+    row: int = Field(description="the row number in the sheet (the header is usually row 1)")
+    field: str
+    message: str
+
+
+class ImportedRow(BaseModel):
+    row: int
+    id: int | None = Field(description="null in a dry run for a row that would be created")
+    number: str | None
+    created: bool = Field(description="false: already imported (same channel and external id)")
+
+
+class ImportReport(BaseModel):
+    rows: int = Field(description="non-blank data rows read")
+    created: int = Field(description="tickets created (in a dry run: that would be created)")
+    duplicates: int = Field(description="rows already imported before, or repeated in the file")
+    dry_run: bool
+    rejected: list[RejectedRow]
+    tickets: list[ImportedRow]
