@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -85,6 +86,9 @@ def list_(
     """The one table, newest first; repeat a filter to match any of several values; follow next_cursor."""
     settings = get_settings()
     limit = min(limit or settings.page_size_default, settings.page_size_max)
+    local = ZoneInfo(settings.timezone)  # a date-time without a zone is read as local (Asia/Shanghai) time
+    created_from, created_to = (d.replace(tzinfo=local) if d and d.tzinfo is None else d
+                                for d in (created_from, created_to))
     flt = TicketFilter(status=status_, channel=channel, county=county, town=town, unit=unit or None,
                        category=category, request_type=request_type, urgency=urgency, uscc=uscc or None,
                        created_from=created_from, created_to=created_to, q=q or None, overdue=overdue,

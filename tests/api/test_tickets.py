@@ -1,6 +1,9 @@
 """Reading the one table: filters, pagination, who sees what, merge and unmerge."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from models import Role
 from tests.factories import login, make_uscc, ticket_body
 
@@ -125,3 +128,14 @@ def test_overdue_and_supervision_filters(client, run_jobs, session):
     assert ids(client.get("/api/v1/tickets?overdue=false", headers=h)) == [fine["id"]]
     assert ids(client.get("/api/v1/tickets?supervision=yellow", headers=h)) == [late["id"]]
     assert client.get("/api/v1/tickets?supervision=blue", headers=h).status_code == 422
+
+
+def test_created_range_reads_local_time_without_a_zone(client):
+    h = login(client, "op")
+    t = _create(client, h)
+    created = datetime.fromisoformat(t["created_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    naive = (created - timedelta(minutes=1)).replace(tzinfo=None).isoformat()
+    assert [x["id"] for x in client.get("/api/v1/tickets", params={"created_from": naive}, headers=h).json()["items"]] \
+        == [t["id"]]
+    assert client.get("/api/v1/tickets", params={"created_to": naive}, headers=h).json()["items"] == []
+    assert client.get("/api/v1/tickets?created_from=yesterday", headers=h).status_code == 422
