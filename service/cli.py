@@ -169,6 +169,7 @@ def _banner(settings, port: int, demo: bool) -> None:
 
     host = settings.api_host
     lines = [f"hotline is running at http://{host}:{port}", f"  API docs: http://{host}:{port}/docs",
+             f"  dashboard: http://{host}:{port}/dashboard",
              f"  data:     {settings.data_dir.resolve()}"]
     if demo:
         lines.append(f"  demo logins (password {DEMO_PASSWORD}):")
