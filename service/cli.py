@@ -306,5 +306,26 @@ def retry_notifications() -> None:
     typer.echo(f"{count} notification(s) queued again")
 
 
+@app.command("import")
+def import_(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx file")],
+            mapping: Annotated[Optional[str], typer.Option(help='JSON {"表头": "field"} for unusual headers')] = None,
+            dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only; write nothing")] = False,
+            channel: Annotated[str, typer.Option(help="channel of rows without a 渠道 column")] = "town_centre",
+            username: Annotated[Optional[str], typer.Option("--user", help="recorded as the registrar")] = None,
+            ) -> None:
+    """Import problems kept in a spreadsheet; prints the report. Re-importing the same rows creates nothing twice."""
+    from service.api.exports import import_file
+    from service.errors import DomainError
+
+    _configure_servers()
+    try:
+        report = import_file(path, mapping, dry_run, channel, username)
+    except DomainError as exc:
+        typer.echo(f"error: {json.dumps(exc.detail, ensure_ascii=False)}", err=True)
+        raise typer.Exit(1) from None
+    if report["rejected"]:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -9,7 +9,7 @@ import httpx
 from service import db
 from service.config import get_settings
 from service.metrics import timed_job
-from service.pipeline import notify, route, stats, sweeps
+from service.pipeline import excel, notify, route, stats, sweeps
 from workers import queues
 
 log = logging.getLogger(__name__)
@@ -92,9 +92,38 @@ def refresh_stats(max_batches: int = 500) -> dict:
     return {"tickets": refreshed}
 
 
+@timed_job("run_export")
+def run_export(export_id: int) -> dict:
+    """Build one requested export; one finished, or running in another worker, is left alone."""
+    with db.session_factory()() as session:
+        if not excel.claim_export(session, export_id):
+            return {"export_id": export_id, "skipped": True}
+        db.commit(session)  # pollers see `running`; a crash from here on is retried by the stale sweep
+        try:
+            job = excel.build_export(session, export_id)
+            db.commit(session)
+        except Exception as exc:
+            session.rollback()
+            excel.fail_export(session, export_id, f"{type(exc).__name__}: {exc}")
+            db.commit(session)
+            raise
+    return {"export_id": export_id, "rows": job.rows, "bytes": job.size_bytes}
+
+
+@timed_job("requeue_stale_exports")
+def requeue_stale_exports() -> dict:
+    """Enqueue again the exports whose job was lost (never enqueued, or its worker died)."""
+    with db.session_factory()() as session:
+        ids = excel.stale_export_ids(session)
+    for export_id in ids:
+        queues.enqueue_export(export_id)
+    return {"enqueued": len(ids)}
+
+
 @timed_job("periodic")
 def periodic() -> dict:
-    """What the scheduler runs every tick: unrouted sweep, flags, delivery, statistics."""
-    out = {"unrouted": sweep_unrouted(), "flags": raise_flags(), "stats": refresh_stats()}
+    """What the scheduler runs every tick: unrouted sweep, flags, delivery, statistics, stale exports."""
+    out = {"unrouted": sweep_unrouted(), "flags": raise_flags(), "stats": refresh_stats(),
+           "exports": requeue_stale_exports()}
     queues.enqueue_delivery()
     return out

@@ -96,5 +96,23 @@ def enqueue_stats_refresh_soon() -> None:
         log.warning("could not enqueue a statistics refresh (%s); the scheduler will", exc)
 
 
+def enqueue_export(export_id: int, conn: redis.Redis | None = None) -> None:
+    """Ask a worker to build one requested export (fixed id: a repeat replaces, the job body skips a done one)."""
+    queue(DEFAULT, conn).enqueue(
+        "workers.jobs.run_export", export_id, job_id=f"export-{export_id}", retry=_retry(),
+        job_timeout=get_settings().export_job_timeout_seconds, result_ttl=3600, failure_ttl=7 * 86400,
+    )
+
+
+def enqueue_export_safely(export_id: int) -> bool:
+    """enqueue_export; a Redis outage leaves the export queued in the database for the stale-export sweep."""
+    try:
+        enqueue_export(export_id)
+        return True
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        log.warning("could not enqueue export %s (%s); the sweep will pick it up", export_id, exc)
+        return False
+
+
 def reset_connections() -> None:
     connection.cache_clear()

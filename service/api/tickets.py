@@ -1,9 +1,7 @@
 """The one table over HTTP: register, list, read, merge and dispatch tickets."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -15,6 +13,7 @@ from service.db import SessionDep, after_commit, commit
 from service.errors import Forbidden
 from service.pipeline import dedupe, events, resolution, tickets
 from service.pipeline.intake import create_ticket
+from service.api.filters import ticket_filter
 from service.pipeline.tickets import TicketFilter
 from service.schemas.common import Page
 from service.schemas.ticket import TicketCreate, TicketCreated, TicketDetail, TicketOut
@@ -66,33 +65,13 @@ def create(body: TicketCreate, session: SessionDep, user: Registrar, response: R
 @router.get("", response_model=Page[TicketOut])
 def list_(
     session: SessionDep, user: CurrentUser,
-    status_: Annotated[list[str], Query(alias="status")] = [],
-    channel: Annotated[list[str], Query()] = [],
-    county: Annotated[list[str], Query()] = [],
-    town: Annotated[list[str], Query()] = [],
-    unit: str | None = None,
-    category: Annotated[list[str], Query()] = [],
-    request_type: Annotated[list[str], Query()] = [],
-    urgency: Annotated[list[str], Query()] = [],
-    uscc: str | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="text search in title, description, enterprise")] = None,
-    overdue: Annotated[bool | None, Query(description="past the 办结 deadline and still open")] = None,
-    supervision: Annotated[list[Literal["yellow", "red"]], Query(description="督办 light")] = [],
+    flt: Annotated[TicketFilter, Depends(ticket_filter)],
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> Page[TicketOut]:
     """The one table, newest first; repeat a filter to match any of several values; follow next_cursor."""
     settings = get_settings()
     limit = min(limit or settings.page_size_default, settings.page_size_max)
-    local = ZoneInfo(settings.timezone)  # a date-time without a zone is read as local (Asia/Shanghai) time
-    created_from, created_to = (d.replace(tzinfo=local) if d and d.tzinfo is None else d
-                                for d in (created_from, created_to))
-    flt = TicketFilter(status=status_, channel=channel, county=county, town=town, unit=unit or None,
-                       category=category, request_type=request_type, urgency=urgency, uscc=uscc or None,
-                       created_from=created_from, created_to=created_to, q=q or None, overdue=overdue,
-                       supervision=list(supervision))
     rows, next_cursor = tickets.list_tickets(session, flt, user, cursor=cursor or None, limit=limit)
     return Page[TicketOut](items=[present.ticket_out(t, session, user=user) for t in rows], next_cursor=next_cursor,
                            limit=limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from models.export import ExportKind
 from service.schemas.common import Coded
@@ -26,8 +26,8 @@ class ExportRequest(BaseModel):
     request_type: list[str] = []
     urgency: list[str] = []
     uscc: str | None = None
-    created_from: AwareDatetime | None = None
-    created_to: AwareDatetime | None = None
+    created_from: datetime | None = Field(None, description="without a zone: Asia/Shanghai time")
+    created_to: datetime | None = None
     q: Annotated[str, StringConstraints(max_length=200)] | None = None
     overdue: bool | None = None
     supervision: list[Literal["yellow", "red"]] = []

@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 
 from models import Role, Ticket, TicketEvent
-from service import db
 from tests.factories import login, make_uscc, ticket_body
 
 

@@ -1,0 +1,174 @@
+"""Spreadsheets over HTTP: export the one table, request reports as jobs, import offices' problem lists."""
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Role, User
+from models.export import EXPORT_STATUS_LABELS, ExportJob, ExportKind, ExportStatus
+from service.api.deps import CurrentUser, require
+from service.config import get_settings
+from service.db import SessionDep, after_commit, commit, session_factory
+from service.errors import Conflict, Forbidden, field_error
+from service.pipeline import excel, excel_report
+from service.pipeline.excel_import import ImportResult, import_tickets
+from service.api.filters import local_time, ticket_filter
+from service.pipeline.tickets import TicketFilter
+from service.schemas.common import Coded
+from service.schemas.exports import ExportOut, ExportRequest, ImportReport
+from service.schemas.ticket import check_code
+from workers.queues import enqueue_export_safely, enqueue_route_safely, enqueue_stats_refresh_soon
+
+router = APIRouter(tags=["exports"])
+
+Importer = Annotated[User, Depends(require(Role.OPERATOR, Role.DISPATCHER))]
+REPORTERS = (Role.LEADER.value, Role.DISPATCHER.value, Role.ADMIN.value)
+_XLSX = {200: {"content": {excel.XLSX_MIME: {}}, "description": "the workbook"}}
+
+
+def disposition(filename: str) -> str:
+    """Content-Disposition with the Chinese name (RFC 6266 filename*) and an ASCII fallback."""
+    fallback = "hotline-" + (re.sub(r"[^A-Za-z0-9.-]+", "", filename).lstrip(".-") or "export.xlsx")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def xlsx(content: bytes, filename: str) -> Response:
+    return Response(content, media_type=excel.XLSX_MIME, headers={"Content-Disposition": disposition(filename)})
+
+
+def export_out(job: ExportJob) -> ExportOut:
+    url = f"/api/v1/exports/{job.id}"
+    return ExportOut(id=job.id, kind=job.kind, status=Coded(code=job.status, label=EXPORT_STATUS_LABELS[job.status]),
+                     rows=job.rows, filename=job.filename, size_bytes=job.size_bytes, error=job.error,
+                     created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+                     status_url=url, download_url=f"{url}/download")
+
+
+def _queued(session: Session, user: User, kind: ExportKind, params: dict) -> JSONResponse:
+    """Record the export, commit, enqueue its job after the commit; answer 202."""
+    job = excel.create_export(session, user, kind, params)
+    export_id = job.id
+    after_commit(session, lambda: enqueue_export_safely(export_id))
+    commit(session)
+    out = export_out(job)
+    return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url})
+
+
+@router.get("/api/v1/exports/tickets.xlsx", response_class=Response,
+            responses={**_XLSX, 202: {"model": ExportOut, "description": "too many rows: built by a job"}})
+def export_tickets(session: SessionDep, user: CurrentUser, flt: Annotated[TicketFilter, Depends(ticket_filter)]):
+    """The one table as XLSX (what the caller may see, under the list filters); large exports answer 202 and a job."""
+    limit = get_settings().export_sync_max_rows
+    if excel.count_at_most(session, flt, user, limit + 1) > limit:
+        return _queued(session, user, ExportKind.TICKETS, excel.filter_params(flt))
+    out = io.BytesIO()
+    excel.write_tickets(session, flt, user, out)
+    return xlsx(out.getvalue(), excel.tickets_filename())
+
+
+@router.post("/api/v1/exports", status_code=202, response_model=ExportOut)
+def request_export(body: ExportRequest, session: SessionDep, user: CurrentUser):
+    """Ask for a ticket export or the monthly report; poll status_url, then fetch download_url."""
+    if body.kind == ExportKind.MONTHLY_REPORT:
+        if user.role not in REPORTERS:
+            raise Forbidden(f"role {user.role!r} may not request the monthly report (allowed: {', '.join(REPORTERS)})")
+        if body.month is None:
+            raise field_error("month", "required for a monthly_report, as YYYY-MM")
+        excel_report.month_bounds(body.month)
+        params = {"month": body.month}
+    else:
+        values = body.model_dump(exclude={"kind", "month"})
+        values["created_from"], values["created_to"] = local_time(body.created_from), local_time(body.created_to)
+        params = excel.filter_params(TicketFilter(**values))
+    return _queued(session, user, body.kind, params)
+
+
+@router.get("/api/v1/exports/{export_id:int}", response_model=ExportOut)
+def export_status(export_id: int, session: SessionDep, user: CurrentUser) -> ExportOut:
+    """Where a requested export stands (its owner, admins and leaders only)."""
+    return export_out(excel.get_export(session, export_id, user))
+
+
+@router.get("/api/v1/exports/{export_id:int}/download", response_class=Response, responses=_XLSX)
+def export_download(export_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    """The finished file; 409 while it is still being built."""
+    job = excel.get_export(session, export_id, user)
+    if job.status != ExportStatus.DONE.value:
+        raise Conflict(f"export {export_id} is {job.status}; download it once status is done", status=job.status)
+    return xlsx(session.scalar(select(ExportJob.content).where(ExportJob.id == export_id)), job.filename)
+
+
+def parse_mapping(raw: str | None) -> dict[str, str] | None:
+    """The {header: field} JSON of an import; 422 naming `mapping` when it is not one."""
+    if not raw:
+        return None
+    try:
+        mapping = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise field_error("mapping", f"not JSON: {exc.msg}") from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        raise field_error("mapping", 'must be a JSON object {"header": "field"}, e.g. {"单位": "enterprise.name"}')
+    return mapping
+
+
+def run_import(session: Session, source: Path | bytes, *, mapping: dict[str, str] | None, dry_run: bool,
+               user: User | None, channel: str) -> ImportResult:
+    """Shared by HTTP and CLI: import, commit (unless a dry run), then enqueue routing of each created ticket."""
+    try:
+        check_code("channels", channel)
+    except ValueError as exc:
+        raise field_error("channel", str(exc)) from None
+    result = import_tickets(session, source, mapping=mapping, dry_run=dry_run, user=user, channel=channel,
+                            max_rows=get_settings().import_max_rows)
+    if dry_run:
+        session.rollback()
+        return result
+    for ticket_id in result.created_ids:
+        after_commit(session, lambda t=ticket_id: enqueue_route_safely(t))
+    if result.created_ids:
+        after_commit(session, enqueue_stats_refresh_soon)
+    commit(session)
+    return result
+
+
+@router.post("/api/v1/imports/tickets", response_model=ImportReport)
+def import_upload(session: SessionDep, user: Importer, file: Annotated[UploadFile, File(description=".xlsx")],
+                  mapping: Annotated[str | None, Form(description='JSON {"表头": "field"}')] = None,
+                  dry_run: Annotated[bool, Form()] = False,
+                  channel: Annotated[str, Form(description="when the sheet has no 渠道 column")] = "town_centre",
+                  ) -> ImportReport:
+    """Import problems kept in a spreadsheet, each row validated like POST /tickets; nothing is created twice."""
+    limit = get_settings().max_import_bytes
+    content = file.file.read(limit + 1)
+    if len(content) > limit:
+        raise field_error("file", f"over {limit} bytes; split the file")
+    result = run_import(session, content, mapping=parse_mapping(mapping), dry_run=dry_run, user=user,
+                        channel=channel)
+    return ImportReport.model_validate(result.report())
+
+
+def import_file(path: str | Path, mapping_json: str | None = None, dry_run: bool = False,
+                channel: str = "town_centre", username: str | None = None) -> dict:
+    """What `hotline import FILE.xlsx` runs: import, commit, enqueue routing, print the report as JSON."""
+    import typer
+
+    with session_factory()() as session:
+        user = None
+        if username:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise field_error("username", f"no user {username!r}")
+        result = run_import(session, Path(path), mapping=parse_mapping(mapping_json), dry_run=dry_run, user=user,
+                            channel=channel)
+    report = result.report()
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    return report

@@ -1,0 +1,186 @@
+"""The 政企恳谈会 monthly report: 汇总, 分类统计, 突出问题 and 超期清单 for one month."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from models import OPEN_STATUSES, Ticket, TicketStatus
+from models.stats import COUNTERS
+from service.config import get_settings
+from service.errors import field_error
+from service.pipeline import stats_query
+from service.pipeline.excel import BATCH_ROWS, SUPERVISION, _ref, _units, append, local, new_sheet
+from service.pipeline.reference import reference
+
+OPEN = [s.value for s in OPEN_STATUSES]
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """[first instant, first instant of the next month) of 'YYYY-MM' in Asia/Shanghai; 422 naming `month`."""
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=ZoneInfo(get_settings().timezone))
+    except (TypeError, ValueError):
+        raise field_error("month", f"expected YYYY-MM such as 2026-11, got {month!r}") from None
+    if start > datetime.now(UTC):
+        raise field_error("month", f"{month} lies in the future")
+    return start, (start + timedelta(days=32)).replace(day=1)
+
+
+ZERO = {**dict.fromkeys(COUNTERS, 0), "on_time": 0}
+
+
+def _counts(session: Session, start: datetime, end: datetime, group: str | None = None) -> dict[str, dict]:
+    """The month's counters, per value of a ticket column (or one '' row), by the statistics' own counting
+    rules (service/pipeline/stats_facts.py), so the report agrees with the dashboard to the ticket."""
+    dim = {"category_code": "category", "county_code": "county", "town_code": "town", None: None}[group]
+    cells = stats_query.direct(session, start=local(start).date(), end=local(end - timedelta(days=1)).date(),
+                               unit=None, group_dim=dim, trend=None)
+    return {k: {**c, "on_time": c["resolved_on_time"]} for k, c in cells.counters.items()}
+
+
+def _open(session: Session, now: datetime, group: str | None = None) -> dict[str, tuple[int, int]]:
+    """(open, overdue) tickets now, per value of a ticket column."""
+    key = f"coalesce({group}, '')" if group else "''"
+    rows = session.execute(text(f"SELECT {key}, count(*), count(*) FILTER (WHERE resolve_due_at < :now) FROM ticket "
+                                "WHERE status = ANY(:open) GROUP BY 1"), {"now": now, "open": OPEN})
+    return {k: (n, late) for k, n, late in rows}
+
+
+def _rate(ws, num: int, den: int) -> Any:
+    if not den:
+        return "—"
+    out = WriteOnlyCell(ws, num / den)
+    out.number_format = "0.0%"
+    return out
+
+
+def _summary(session: Session, wb: Workbook, month: str, start: datetime, end: datetime, now: datetime) -> int:
+    c = _counts(session, start, end).get("", dict(ZERO))
+    ytd = _counts(session, start.replace(month=1), end).get("", {}).get("resolved", 0)
+    open_now, overdue = _open(session, now).get("", (0, 0))
+    ws = new_sheet(wb, "汇总", [22, 12, 70], freeze=None)
+    append(ws, [f"{month} 涉企问题一表通管月报（政企恳谈会）"], bold=True)
+    append(ws, [f"统计周期：{local(start):%Y-%m-%d} 至 {local(end - timedelta(days=1)):%Y-%m-%d}（北京时间）；"
+                f"生成时间：{local(now):%Y-%m-%d %H:%M}"])
+    append(ws, [])
+    append(ws, ["指标", "数值", "口径"], bold=True)
+    for row in [
+        ("受理量", c["received"], "本月登记的工单（含其后并单的）"),
+        ("办结量", c["resolved"], "本月首次办结（含即时办结）的工单；重办后再次办结不重复计"),
+        ("即时办结量", c["instant"], "受理时当场答复办结"), ("即时办结率", _rate(ws, c["instant"], c["received"]), "即时办结量 ÷ 受理量"),
+        ("按期办结量", c["on_time"], "办结时未超过当时有效的办结时限（批准延期的按新时限）"),
+        ("按期办结率", _rate(ws, c["on_time"], c["resolved"]), "按期办结量 ÷ 办结量"),
+        ("签收量", c["accepted"], "本月签收（含驳回退单视同签收）"), ("按时签收量", c["accepted_on_time"], "在签收时限内签收"),
+        ("按时签收率", _rate(ws, c["accepted_on_time"], c["accepted"]), "按时签收量 ÷ 签收量"),
+        ("派单量", c["dispatched"], "规则派单、人工派单、改派、退单后改派"), ("退单量", c["refused"], "承办单位申请退单"),
+        ("回退率", _rate(ws, c["refused"], c["dispatched"]), "退单量 ÷ 派单量"),
+        ("回访量", c["rated"], "本月回访"), ("满意量", c["satisfied"], "满意 + 基本满意"),
+        ("满意率", _rate(ws, c["satisfied"], c["rated"]), "满意量 ÷ 回访量"), ("解决量", c["solved"], "企业确认已解决"),
+        ("解决率", _rate(ws, c["solved"], c["rated"]), "解决量 ÷ 回访量"), ("重办量", c["reopened"], "回访不满意或未解决后重办"),
+        ("重办率", _rate(ws, c["reopened"], c["resolved"]), "重办量 ÷ 办结量"),
+        ("本年累计办结量", ytd, "1月1日至本月末首次办结的工单"),
+        ("当前未办结", open_now, "生成时仍在受理、待派单、待签收、退单审核或办理中的工单"),
+        ("当前超期未办结", overdue, "其中已超过办结时限的（明细见“超期清单”）"),
+    ]:
+        append(ws, row)
+    return c["received"]
+
+
+_GROUP_HEADERS = ["受理量", "办结量", "即时办结", "按期办结", "按期办结率", "回访量", "满意量", "满意率", "当前未办结", "当前超期"]
+
+
+def _group_rows(ws, title: str, kind: str, counts: dict, opened: dict) -> None:
+    append(ws, [title, *_GROUP_HEADERS], bold=True)
+    keys = [item["code"] for item in reference().files[kind].items]
+    keys += sorted(k for k in set(counts) | set(opened) if k not in keys)
+    total = dict(ZERO)
+    total_open = [0, 0]
+    for key in keys:
+        c, (n, late) = counts.get(key, dict(ZERO)), opened.get(key, (0, 0))
+        name = "未填写" if key == "" else (reference().label(kind, key) or key)
+        append(ws, [name, c["received"], c["resolved"], c["instant"], c["on_time"],
+                    _rate(ws, c["on_time"], c["resolved"]), c["rated"], c["satisfied"],
+                    _rate(ws, c["satisfied"], c["rated"]), n, late])
+        total = {k: total[k] + c[k] for k in ZERO}
+        total_open = [total_open[0] + n, total_open[1] + late]
+    append(ws, ["合计", total["received"], total["resolved"], total["instant"], total["on_time"],
+                _rate(ws, total["on_time"], total["resolved"]), total["rated"], total["satisfied"],
+                _rate(ws, total["satisfied"], total["rated"]), *total_open], bold=True)
+
+
+def _breakdown(session: Session, wb: Workbook, start: datetime, end: datetime, now: datetime) -> None:
+    ws = new_sheet(wb, "分类统计", [22] + [11] * len(_GROUP_HEADERS), freeze=None)
+    _group_rows(ws, "按问题分类", "categories", _counts(session, start, end, "category_code"),
+                _open(session, now, "category_code"))
+    append(ws, [])
+    _group_rows(ws, "按区县", "counties", _counts(session, start, end, "county_code"), _open(session, now, "county_code"))
+
+
+_CREATED_IN_MONTH = ("FROM ticket t JOIN ticket_event e ON e.ticket_id = t.id AND e.kind = 'created' "
+                     "AND e.at >= :start AND e.at < :end")
+
+
+def _hotspots(session: Session, wb: Workbook, start: datetime, end: datetime, now: datetime) -> None:
+    ws = new_sheet(wb, "突出问题", [8, 30, 24, 12, 12, 12], freeze=None)
+    period = {"start": start, "end": end}
+    append(ws, ["排名", "高频关键词（本月受理）", "件数"], bold=True)
+    keywords = session.execute(text(
+        f"SELECT kw, count(*) {_CREATED_IN_MONTH} CROSS JOIN LATERAL jsonb_array_elements_text("
+        "CASE WHEN jsonb_typeof(t.route_reasons->'keywords_hit') = 'array' THEN t.route_reasons->'keywords_hit' "
+        "ELSE '[]'::jsonb END) AS kw GROUP BY kw ORDER BY 2 DESC, 1 LIMIT 20"), period)
+    for rank, (kw, n) in enumerate(keywords, start=1):
+        append(ws, [rank, kw, n])
+    append(ws, [])
+    append(ws, ["排名", "问题最多的镇街", "区县", "受理量", "办结量", "当前未办结"], bold=True)
+    counts, opened = _counts(session, start, end, "town_code"), _open(session, now, "town_code")
+    towns = sorted((k for k in counts if k and counts[k]["received"]), key=lambda k: (-counts[k]["received"], k))
+    for rank, town in enumerate(towns[:20], start=1):
+        county = (reference().town(town) or {}).get("county")
+        append(ws, [rank, reference().label("towns", town) or town, reference().label("counties", county),
+                    counts[town]["received"], counts[town]["resolved"], opened.get(town, (0, 0))[0]])
+    append(ws, [])
+    append(ws, ["排名", "重复反映的企业（本月2件及以上）", "统一社会信用代码", "件数", "涉及分类"], bold=True)
+    repeats = session.execute(text(
+        f"SELECT max(t.enterprise_name), t.uscc, count(*), array_agg(DISTINCT coalesce(t.category_code, '')) "
+        f"{_CREATED_IN_MONTH} GROUP BY t.uscc HAVING count(*) >= 2 ORDER BY 3 DESC, 2 LIMIT 20"), period)
+    for rank, (name, uscc, n, cats) in enumerate(repeats, start=1):
+        append(ws, [rank, name, uscc, n, "、".join(reference().label("categories", c) or "未分类" for c in cats)])
+
+
+_OVERDUE = ["序号", "工单编号", "企业名称", "标题", "问题分类", "区县", "镇街", "主办单位", "状态", "受理时间", "办结时限",
+            "超期天数", "督办"]
+
+
+def _overdue(session: Session, wb: Workbook, now: datetime) -> None:
+    ws = new_sheet(wb, "超期清单", [6, 18, 28, 30, 10, 10, 11, 24, 9, 18, 18, 9, 9])
+    append(ws, _OVERDUE, bold=True)
+    query = (select(Ticket.number, Ticket.enterprise_name, Ticket.title, Ticket.category_code, Ticket.county_code,
+                    Ticket.town_code, Ticket.lead_unit_code, Ticket.status, Ticket.received_at, Ticket.resolve_due_at,
+                    Ticket.supervision)
+             .where(Ticket.status.in_(OPEN), Ticket.resolve_due_at < now).order_by(Ticket.resolve_due_at, Ticket.id)
+             .execution_options(yield_per=BATCH_ROWS))
+    for i, t in enumerate(session.execute(query), start=1):
+        days = -((t.resolve_due_at - now) // timedelta(days=1))  # whole calendar days, a part day counts as one
+        append(ws, [i, t.number, t.enterprise_name, t.title, _ref("categories")(t.category_code),
+                    _ref("counties")(t.county_code), _ref("towns")(t.town_code), _units([t.lead_unit_code] if
+                    t.lead_unit_code else []), TicketStatus(t.status).label, t.received_at, t.resolve_due_at, days,
+                    SUPERVISION.get(t.supervision) if t.supervision else None])
+
+
+def write_monthly_report(session: Session, month: str, out: IO[bytes], *, now: datetime | None = None) -> int:
+    """The 政企恳谈会 workbook (汇总, 分类统计, 突出问题, 超期清单) for 'YYYY-MM'; returns the month's 受理量."""
+    start, end = month_bounds(month)
+    now = now or datetime.now(UTC)
+    wb = Workbook(write_only=True)
+    received = _summary(session, wb, month, start, end, now)
+    _breakdown(session, wb, start, end, now)
+    _hotspots(session, wb, start, end, now)
+    _overdue(session, wb, now)
+    wb.save(out)
+    return received
