@@ -18,8 +18,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path(".hotline")
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    # At least the API's thread pool (40), so requests do not open and close connections under load.
+    db_pool_size: int = 40
+    db_max_overflow: int = 10
     redis_timeout_seconds: float = 1.0
 
     # Queues: the prefix lets several deployments (or test runs) share one Redis.
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     secret_key: str = "change-me-in-production-this-is-only-for-local-use"
     token_ttl_minutes: int = 12 * 60
     bcrypt_rounds: int = Field(12, ge=4, le=16)
+    # The user behind a token is re-read at most this often (so a deactivation takes effect within it).
+    user_cache_seconds: float = 30.0
 
     # 帮企云 push: shared secret and how old a signed timestamp may be.
     bangqiyun_secret: str = "bangqiyun-demo-secret"

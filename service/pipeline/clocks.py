@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from models import Ticket, TicketClock, TicketEvent, TicketStatus
@@ -56,22 +56,27 @@ def compute(received_at: datetime, events: list[TicketEvent], cal: Calendar | No
     """Fold the history into clocks (pure: same events, same answer); `until` closes the open segment."""
     cal = cal or Calendar.from_settings()
     out = Clocks()
-    status, unit, since, ext_pending = S.NEW.value, None, received_at, False
+    status, unit, ext_pending = S.NEW.value, None, False
+    segment, since = _segment(status, unit, ext_pending), received_at
     for ev in events:
-        new_status = ev.to_status or status
-        new_unit = ev.unit_code if ev.to_status else unit
-        new_ext = ext_pending
+        if ev.to_status:
+            status, unit = ev.to_status, ev.unit_code
         if ev.kind == "extension_requested":
-            new_ext = True
+            ext_pending = True
         elif ev.kind in ("extension_approved", "extension_denied"):
-            new_ext = False
-        changed = (new_status != status or new_unit != unit or new_ext != ext_pending)
-        if changed:
-            _close(out, cal, _kind(status, ext_pending) if status not in STOPPED else None, unit, since, ev.at)
-            status, unit, ext_pending, since = new_status, new_unit, new_ext, ev.at
-    if until is not None and status not in STOPPED:
-        _close(out, cal, _kind(status, ext_pending), unit, since, until)
+            ext_pending = False
+        new_segment = _segment(status, unit, ext_pending)
+        if new_segment != segment:  # a segment is one kind of time for one unit; it ends when either changes
+            _close(out, cal, *segment, since, ev.at)
+            segment, since = new_segment, ev.at
+    if until is not None:
+        _close(out, cal, *segment, since, until)
     return out
+
+
+def _segment(status: str, unit: str | None, ext_pending: bool) -> tuple[str | None, str | None]:
+    kind = None if status in STOPPED else _kind(status, ext_pending)
+    return kind, unit if kind in ("accept", "handle", "review") else None
 
 
 def elapsed(session: Session, ticket: Ticket, until: datetime) -> float:
@@ -99,14 +104,28 @@ def history(session: Session, ticket_id: int) -> list[TicketEvent]:
     return list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)))
 
 
+_UPSERT = text("""
+    INSERT INTO ticket_clock (ticket_id, total_seconds, accept_seconds, handle_seconds, paused_seconds, segments)
+    VALUES (:ticket_id, :total_seconds, :accept_seconds, :handle_seconds, :paused_seconds, :segments)
+    ON CONFLICT (ticket_id) DO UPDATE SET total_seconds = excluded.total_seconds,
+        accept_seconds = excluded.accept_seconds, handle_seconds = excluded.handle_seconds,
+        paused_seconds = excluded.paused_seconds, segments = excluded.segments, computed_at = now()"""
+                ).bindparams(bindparam("segments", type_=JSONB))
+
+
+def _store(session: Session, ticket_id: int, clocks: Clocks) -> Clocks:
+    session.execute(_UPSERT, {"ticket_id": ticket_id, **clocks.as_row()})
+    return clocks
+
+
+def start(session: Session, ticket: Ticket) -> Clocks:
+    """The clocks of a ticket just registered: nothing has been timed yet (its only event opens a segment)."""
+    return _store(session, ticket.id, Clocks())
+
+
 def recompute(session: Session, ticket: Ticket) -> Clocks:
     """Recompute a ticket's clocks from its events and store them."""
-    clocks = compute(ticket.received_at, history(session, ticket.id))
-    row = {"ticket_id": ticket.id, **clocks.as_row()}
-    stmt = insert(TicketClock).values(row)
-    session.execute(stmt.on_conflict_do_update(index_elements=["ticket_id"],
-                                               set_={k: stmt.excluded[k] for k in row if k != "ticket_id"}))
-    return clocks
+    return _store(session, ticket.id, compute(ticket.received_at, history(session, ticket.id)))
 
 
 def verify(session: Session, limit: int = 10000) -> tuple[int, list[int]]:

@@ -24,35 +24,39 @@ class PossibleDuplicate:
     similarity: float
 
 
-def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5) -> list[PossibleDuplicate]:
-    """Open tickets of the same enterprise (and category, when known) with similar text, most similar first."""
-    settings = get_settings()
-    query = select(Ticket).where(
-        Ticket.enterprise_id == ticket.enterprise_id, Ticket.id != ticket.id,
-        Ticket.status.in_([s.value for s in OPEN_STATUSES]),
-        Ticket.created_at >= func.now() - timedelta(days=settings.dedupe_days),
-    )
-    if ticket.category_code:
-        query = query.where(Ticket.category_code == ticket.category_code)
-    text = f"{ticket.title} {ticket.description}"
-    found = []
-    for other in session.scalars(query.order_by(Ticket.id.desc()).limit(CANDIDATE_LIMIT)):
-        score = similarity(text, f"{other.title} {other.description}")
-        if score >= settings.dedupe_min_similarity:
-            found.append(PossibleDuplicate(other, round(score, 3)))
-    found.sort(key=lambda d: -d.similarity)
-    return found[:limit]
-
-
-def is_repeat(session: Session, ticket: Ticket) -> bool:
-    """重复诉求: the enterprise raised a similar problem (any status) in the previous dedupe_days days."""
+def similar_earlier(session: Session, ticket: Ticket) -> list[PossibleDuplicate]:
+    """Earlier tickets (any status) of the same enterprise in the last dedupe_days days with similar text,
+    most similar first; computed once per ticket and transaction (intake asks twice)."""
+    cache = session.info.setdefault("similar_earlier", {})
+    if ticket.id in cache:
+        return cache[ticket.id]
     settings = get_settings()
     earlier = session.scalars(select(Ticket).where(
         Ticket.enterprise_id == ticket.enterprise_id, Ticket.id < ticket.id,
         Ticket.created_at >= func.now() - timedelta(days=settings.dedupe_days),
     ).order_by(Ticket.id.desc()).limit(CANDIDATE_LIMIT))
     text = f"{ticket.title} {ticket.description}"
-    return any(similarity(text, f"{o.title} {o.description}") >= settings.dedupe_min_similarity for o in earlier)
+    found = []
+    for other in earlier:
+        score = similarity(text, f"{other.title} {other.description}")
+        if score >= settings.dedupe_min_similarity:
+            found.append(PossibleDuplicate(other, round(score, 3)))
+    found.sort(key=lambda d: -d.similarity)
+    cache[ticket.id] = found
+    return found
+
+
+def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5) -> list[PossibleDuplicate]:
+    """Open tickets of the same enterprise (and category, when known) with similar text, most similar first."""
+    open_values = {s.value for s in OPEN_STATUSES}
+    return [d for d in similar_earlier(session, ticket)
+            if d.ticket.status in open_values
+            and (not ticket.category_code or d.ticket.category_code == ticket.category_code)][:limit]
+
+
+def is_repeat(session: Session, ticket: Ticket) -> bool:
+    """重复诉求: the enterprise raised a similar problem (any status) in the previous dedupe_days days."""
+    return bool(similar_earlier(session, ticket))
 
 
 def _lock(session: Session, ticket_id: int) -> Ticket:

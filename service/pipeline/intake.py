@@ -1,7 +1,9 @@
 """Intake: every channel's problem becomes one ticket in the one table, exactly once."""
 from __future__ import annotations
 
-from sqlalchemy import func, literal, select
+from functools import lru_cache
+
+from sqlalchemy import func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -16,18 +18,25 @@ from service.pipeline.textsearch import token_string
 from service.schemas.ticket import TicketFields
 
 
-def upsert_enterprise(session: Session, data: TicketFields, county: str | None, town: str | None) -> Enterprise:
-    """Create the enterprise or refresh what we know of it; never erase a known value with a blank."""
+# Written out once: building this statement with the SQL expression API cost more than running it.
+_UPSERT_ENTERPRISE = text("""
+    INSERT INTO enterprise (uscc, name, county_code, town_code, chain_code, tier_code, above_scale)
+    VALUES (:uscc, :name, :county, :town, :chain, :tier, :above_scale)
+    ON CONFLICT (uscc) DO UPDATE SET name = excluded.name,
+        county_code = coalesce(excluded.county_code, enterprise.county_code),
+        town_code = coalesce(excluded.town_code, enterprise.town_code),
+        chain_code = coalesce(excluded.chain_code, enterprise.chain_code),
+        tier_code = coalesce(excluded.tier_code, enterprise.tier_code),
+        above_scale = coalesce(excluded.above_scale, enterprise.above_scale),
+        updated_at = now()
+    RETURNING id""")
+
+
+def upsert_enterprise(session: Session, data: TicketFields, county: str | None, town: str | None) -> int:
+    """Create the enterprise or refresh what we know of it (never erasing a known value with a blank); its id."""
     ent = data.enterprise
-    values = {"uscc": ent.uscc, "name": ent.name, "county_code": county, "town_code": town,
-              "chain_code": ent.chain, "tier_code": ent.tier, "above_scale": ent.above_scale}
-    stmt = insert(Enterprise).values(values)
-    keep = {c: func.coalesce(stmt.excluded[c], getattr(Enterprise, c))
-            for c in ("county_code", "town_code", "chain_code", "tier_code", "above_scale")}
-    stmt = stmt.on_conflict_do_update(index_elements=["uscc"], set_={"name": stmt.excluded.name, **keep,
-                                                                    "updated_at": func.now()})
-    enterprise_id = session.scalar(stmt.returning(Enterprise.id))
-    return session.get(Enterprise, enterprise_id, populate_existing=True)
+    return session.scalar(_UPSERT_ENTERPRISE, {"uscc": ent.uscc, "name": ent.name, "county": county, "town": town,
+                                               "chain": ent.chain, "tier": ent.tier, "above_scale": ent.above_scale})
 
 
 def place(session: Session, data: TicketFields) -> tuple[str | None, str | None]:
@@ -47,8 +56,8 @@ def place(session: Session, data: TicketFields) -> tuple[str | None, str | None]
     return county, town
 
 
-def _number_expr():
-    tz = get_settings().timezone
+@lru_cache
+def _number_expr(tz: str):
     day = func.to_char(func.timezone(tz, func.now()), "YYYYMMDD")
     seq = func.lpad(func.nextval("ticket_number_seq").cast(type_=literal("").type), 7, "0")
     return day.op("||")(literal("-")).op("||")(seq)
@@ -59,16 +68,16 @@ def create_ticket(session: Session, data: TicketFields, *, channel: str, externa
                   system: str = "intake") -> tuple[Ticket, bool]:
     """Insert the ticket, or return the one already filed under (channel, external_id). Returns (ticket, created)."""
     county, town = place(session, data)
-    enterprise = upsert_enterprise(session, data, county, town)
+    enterprise_id = upsert_enterprise(session, data, county, town)
     values = {
-        "channel_code": channel, "external_id": external_id, "enterprise_id": enterprise.id,
+        "channel_code": channel, "external_id": external_id, "enterprise_id": enterprise_id,
         "enterprise_name": data.enterprise.name, "uscc": data.enterprise.uscc,
         "contact_name": data.contact.name, "contact_phone": data.contact.phone,
         "county_code": county, "town_code": town, "request_type": data.request_type.value,
         "category_code": data.category, "urgency": data.urgency.value, "title": data.title,
         "description": data.description, "status": TicketStatus.NEW.value,
         "registered_by_unit_code": registered_by_unit, "created_by_id": user.id if user else None,
-        "number": _number_expr(),
+        "number": _number_expr(get_settings().timezone),
         "search_vector": func.to_tsvector("simple", token_string(f"{data.title} {data.description} {data.enterprise.name}")),
     }
     if data.received_at is not None:
@@ -78,15 +87,14 @@ def create_ticket(session: Session, data: TicketFields, *, channel: str, externa
         # Concurrent replays wait on the unique index, then find the winner's row below.
         stmt = stmt.on_conflict_do_nothing(index_elements=["channel_code", "external_id"],
                                            index_where=Ticket.external_id.isnot(None))
-    ticket_id = session.scalar(stmt.returning(Ticket.id))
-    if ticket_id is None:
+    ticket = session.scalar(stmt.returning(Ticket))
+    if ticket is None:
         existing = session.scalar(select(Ticket).where(Ticket.channel_code == channel, Ticket.external_id == external_id))
         return existing, False
-    ticket = session.get(Ticket, ticket_id)
     events.record(session, ticket, "created", user=user, system=system, to_status=TicketStatus.NEW.value,
                   unit_code=registered_by_unit, payload={"channel": channel, "external_id": external_id,
                                                          "repeat": dedupe.is_repeat(session, ticket)})
-    clocks.recompute(session, ticket)
+    clocks.start(session, ticket)
     labels = (channel, data.category or "")
     after_commit(session, lambda: TICKETS_RECEIVED.labels(*labels).inc())
     return ticket, True

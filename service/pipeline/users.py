@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import time
+
 import bcrypt
 import jwt
 from sqlalchemy import select
@@ -71,7 +73,24 @@ def user_from_token(session: Session, token: str) -> User:
         raise Unauthorized("token expired; log in again") from None
     except jwt.InvalidTokenError:
         raise Unauthorized("invalid token") from None
-    user = session.get(User, payload.get("uid"))
+    user = _cached_user(session, payload.get("uid"))
     if user is None or not user.active:
         raise Unauthorized("user no longer active")
+    return user
+
+
+_users: dict[int, tuple[float, User]] = {}
+
+
+def _cached_user(session: Session, user_id: int | None) -> User | None:
+    """The user row, re-read at most every user_cache_seconds (a deactivation takes effect within that)."""
+    ttl = get_settings().user_cache_seconds
+    hit = _users.get(user_id)
+    if hit is not None and time.monotonic() - hit[0] < ttl:
+        return session.merge(hit[1], load=False)
+    user = session.get(User, user_id)
+    if user is not None and ttl > 0:
+        session.expunge(user)
+        _users[user_id] = (time.monotonic(), user)
+        user = session.merge(user, load=False)
     return user
