@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(12, ge=4, le=16)
     # The user behind a token is re-read at most this often (so a deactivation takes effect within it).
     user_cache_seconds: float = 30.0
+    # Units' webhook addresses are re-read at most this often by each process.
+    unit_cache_seconds: float = 10.0
 
     # 帮企云 push: shared secret and how old a signed timestamp may be.
     bangqiyun_secret: str = "bangqiyun-demo-secret"

@@ -56,7 +56,7 @@ def enqueue_route(ticket_id: int, conn: redis.Redis | None = None) -> None:
     """Ask a worker to route one ticket; the fixed id makes a repeat replace, not pile up."""
     queue(ROUTING, conn).enqueue(
         "workers.jobs.route_ticket", ticket_id, job_id=f"route-{ticket_id}", retry=_retry(),
-        result_ttl=3600, failure_ttl=7 * 86400,
+        result_ttl=0, failure_ttl=7 * 86400,  # the outcome is on the ticket; only failures are kept
     )
 
 

@@ -28,12 +28,23 @@ def ticket_payload(ticket: Ticket, event: str) -> dict:
 def to_unit(session: Session, ticket: Ticket, event: str, unit_code: str | None = None) -> bool:
     """Queue a webhook to the unit (the lead by default), if it has a URL."""
     unit_code = unit_code or ticket.lead_unit_code
-    url = unit_code and session.scalar(select(Unit.webhook_url).where(Unit.code == unit_code))
+    url = unit_code and webhook_urls(session).get(unit_code)
     if not url:
         return False
     _add(session, Notification(ticket_id=ticket.id, target="unit", unit_code=unit_code, url=url, event=event,
                                payload=ticket_payload(ticket, event)))
     return True
+
+
+_urls: dict = {"at": -1e9, "map": {}}
+
+
+def webhook_urls(session: Session) -> dict[str, str]:
+    """Units' webhook addresses, re-read at most every unit_cache_seconds (they change rarely)."""
+    if time.monotonic() - _urls["at"] >= get_settings().unit_cache_seconds:
+        rows = session.execute(select(Unit.code, Unit.webhook_url).where(Unit.webhook_url.isnot(None)))
+        _urls.update(at=time.monotonic(), map=dict(rows.all()))
+    return _urls["map"]
 
 
 def status_push(session: Session, ticket: Ticket, event: str) -> bool:

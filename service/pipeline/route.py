@@ -96,10 +96,12 @@ def facts_for(ticket: Ticket, enterprise: Enterprise | None) -> TicketFacts:
 
 def route_ticket(session: Session, ticket_id: int) -> Decision | None:
     """Route a `new` ticket by the rules; a ticket in any other state is left alone (jobs may run twice)."""
-    ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
-    if ticket is None or ticket.status != TicketStatus.NEW.value:
+    row = session.execute(select(Ticket, Enterprise).join(Enterprise, Enterprise.id == Ticket.enterprise_id)
+                          .where(Ticket.id == ticket_id).with_for_update(of=Ticket)).first()
+    if row is None or row.Ticket.status != TicketStatus.NEW.value:
         return None
-    decision = current_ruleset().route(facts_for(ticket, session.get(Enterprise, ticket.enterprise_id)))
+    ticket = row.Ticket
+    decision = current_ruleset().route(facts_for(ticket, row.Enterprise))
     rule_label = decision.rule_id if decision.matched else "no_match"
     after_commit(session, lambda: ROUTING_DECISIONS.labels(rule_label).inc())
     ticket.route_ruleset_version = decision.ruleset_version

@@ -49,7 +49,8 @@ def prepare() -> dict[str, str]:
         "HOTLINE_QUEUE_PREFIX": f"hotline-test-{RUN}",
         "HOTLINE_DATA_DIR": str(TEST_DATA),
         "HOTLINE_BCRYPT_ROUNDS": "4",  # the cost factor only slows the suite; hashing itself is tested
-        "HOTLINE_USER_CACHE_SECONDS": "0",  # each test truncates users, so ids come back with other roles
+        "HOTLINE_USER_CACHE_SECONDS": "0",
+        "HOTLINE_UNIT_CACHE_SECONDS": "0",  # tests set a webhook and expect the very next message to use it  # each test truncates users, so ids come back with other roles
     }
 
 
