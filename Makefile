@@ -45,6 +45,8 @@ bench: install
 	$(PY) bench/bench_routing.py
 	$(PY) bench/bench_intake.py
 	$(PY) bench/bench_e2e.py
+	$(PY) bench/bench_sweep.py
+	$(PY) bench/bench_stats.py
 
 rules-check: install
 	$(VENV)/bin/hotline rules check
