@@ -74,7 +74,7 @@ def deliver_notifications(batch: int = 50, max_batches: int = 20) -> dict:
             wait = notify.next_due_in(session)
     if wait is not None:  # come back when the next retry is due
         queues.queue(queues.DEFAULT).enqueue_in(timedelta(seconds=max(1.0, wait)), "workers.jobs.deliver_notifications",
-                                                job_id="deliver-notifications-retry")
+                                                job_id=queues.job_id("deliver-notifications-retry"))
     return {"delivered": delivered, "failed_attempts": failed}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 
 import redis
@@ -43,6 +44,11 @@ def queue_name(name: str) -> str:
     return f"{get_settings().queue_prefix}:{name}"
 
 
+def job_id(name: str) -> str:
+    """A fixed job id under this deployment's prefix (RQ keeps jobs as rq:job:<id> in one namespace)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{get_settings().queue_prefix}-{name}")
+
+
 def queue(name: str, conn: redis.Redis | None = None) -> Queue:
     """One of our queues, JSON-serialised (job arguments are ids only)."""
     return Queue(queue_name(name), connection=conn or connection(), serializer=JSONSerializer)
@@ -55,7 +61,7 @@ def _retry() -> Retry:
 def enqueue_route(ticket_id: int, conn: redis.Redis | None = None) -> None:
     """Ask a worker to route one ticket; the fixed id makes a repeat replace, not pile up."""
     queue(ROUTING, conn).enqueue(
-        "workers.jobs.route_ticket", ticket_id, job_id=f"route-{ticket_id}", retry=_retry(),
+        "workers.jobs.route_ticket", ticket_id, job_id=job_id(f"route-{ticket_id}"), retry=_retry(),
         result_ttl=0, failure_ttl=7 * 86400,  # the outcome is on the ticket; only failures are kept
     )
 
@@ -72,7 +78,7 @@ def enqueue_route_safely(ticket_id: int) -> bool:
 
 def enqueue_delivery(conn: redis.Redis | None = None) -> None:
     """Ask a worker to deliver the due notifications (one job drains the outbox)."""
-    queue(DEFAULT, conn).enqueue("workers.jobs.deliver_notifications", job_id="deliver-notifications",
+    queue(DEFAULT, conn).enqueue("workers.jobs.deliver_notifications", job_id=job_id("deliver-notifications"),
                                  result_ttl=600, failure_ttl=86400)
 
 
@@ -91,7 +97,7 @@ def enqueue_stats_refresh_soon() -> None:
     try:
         conn = connection()
         if conn.set(f"{get_settings().queue_prefix}:stats-refresh-throttle", 1, nx=True, ex=2):
-            queue(DEFAULT, conn).enqueue("workers.jobs.refresh_stats", job_id="stats-refresh", result_ttl=60)
+            queue(DEFAULT, conn).enqueue("workers.jobs.refresh_stats", job_id=job_id("stats-refresh"), result_ttl=60)
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         log.warning("could not enqueue a statistics refresh (%s); the scheduler will", exc)
 
@@ -99,7 +105,7 @@ def enqueue_stats_refresh_soon() -> None:
 def enqueue_export(export_id: int, conn: redis.Redis | None = None) -> None:
     """Ask a worker to build one requested export (fixed id: a repeat replaces, the job body skips a done one)."""
     queue(DEFAULT, conn).enqueue(
-        "workers.jobs.run_export", export_id, job_id=f"export-{export_id}", retry=_retry(),
+        "workers.jobs.run_export", export_id, job_id=job_id(f"export-{export_id}"), retry=_retry(),
         job_timeout=get_settings().export_job_timeout_seconds, result_ttl=3600, failure_ttl=7 * 86400,
     )
 

@@ -40,7 +40,7 @@ def run_scheduler(iterations: int | None = None) -> None:
             # SET NX on the tick: with two schedulers running, only the first enqueues this tick's sweep.
             claim = f"{get_settings().queue_prefix}:sweep-tick:{tick}"
             if queues.connection().set(claim, 1, nx=True, ex=interval * 2):
-                queues.queue(queues.DEFAULT).enqueue("workers.jobs.periodic", job_id=f"sweep-{tick}",
+                queues.queue(queues.DEFAULT).enqueue("workers.jobs.periodic", job_id=queues.job_id(f"sweep-{tick}"),
                                                      result_ttl=3600, failure_ttl=86400)
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             log.warning("scheduler could not reach Redis: %s", exc)

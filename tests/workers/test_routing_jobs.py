@@ -151,4 +151,4 @@ def test_scheduler_enqueues_one_sweep_per_tick(override_settings):
     run_scheduler(iterations=1)
     run_scheduler(iterations=1)  # a second scheduler in the same tick
     ids = queues.queue(queues.DEFAULT).get_job_ids()
-    assert len(ids) == 1 and ids[0].startswith("sweep-")
+    assert len(ids) == 1 and ids[0].startswith(queues.job_id("sweep-"))
