@@ -66,14 +66,22 @@ def enqueue_route(ticket_id: int, conn: redis.Redis | None = None) -> None:
     )
 
 
-def enqueue_route_safely(ticket_id: int) -> bool:
-    """enqueue_route, but a Redis outage is logged, not raised: the ticket stays `new` for the sweep."""
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+def _safely(what: str, enqueue, *args) -> bool:
+    """Enqueue, but a Redis outage is logged, not raised: the state is in the database and a sweep catches up."""
     try:
-        enqueue_route(ticket_id)
+        enqueue(*args)
         return True
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        log.warning("could not enqueue routing of ticket %s (%s); the sweep will pick it up", ticket_id, exc)
+    except REDIS_DOWN as exc:
+        log.warning("could not enqueue %s (%s); a sweep will pick it up", what, exc)
         return False
+
+
+def enqueue_route_safely(ticket_id: int) -> bool:
+    """enqueue_route; when Redis is down the ticket stays `new` for the unrouted sweep."""
+    return _safely(f"routing of ticket {ticket_id}", enqueue_route, ticket_id)
 
 
 def enqueue_delivery(conn: redis.Redis | None = None) -> None:
@@ -83,13 +91,8 @@ def enqueue_delivery(conn: redis.Redis | None = None) -> None:
 
 
 def enqueue_delivery_safely() -> bool:
-    """enqueue_delivery; a Redis outage only delays delivery (the scheduler re-enqueues every tick)."""
-    try:
-        enqueue_delivery()
-        return True
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        log.warning("could not enqueue notification delivery (%s); the scheduler will", exc)
-        return False
+    """enqueue_delivery; a Redis outage only delays delivery (the scheduler enqueues it every tick)."""
+    return _safely("notification delivery", enqueue_delivery)
 
 
 def enqueue_stats_refresh_soon() -> None:
@@ -98,7 +101,7 @@ def enqueue_stats_refresh_soon() -> None:
         conn = connection()
         if conn.set(f"{get_settings().queue_prefix}:stats-refresh-throttle", 1, nx=True, ex=2):
             queue(DEFAULT, conn).enqueue("workers.jobs.refresh_stats", job_id=job_id("stats-refresh"), result_ttl=60)
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+    except REDIS_DOWN as exc:
         log.warning("could not enqueue a statistics refresh (%s); the scheduler will", exc)
 
 
@@ -111,13 +114,8 @@ def enqueue_export(export_id: int, conn: redis.Redis | None = None) -> None:
 
 
 def enqueue_export_safely(export_id: int) -> bool:
-    """enqueue_export; a Redis outage leaves the export queued in the database for the stale-export sweep."""
-    try:
-        enqueue_export(export_id)
-        return True
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        log.warning("could not enqueue export %s (%s); the sweep will pick it up", export_id, exc)
-        return False
+    """enqueue_export; when Redis is down the export stays queued in the database for the stale-export sweep."""
+    return _safely(f"export {export_id}", enqueue_export, export_id)
 
 
 def reset_connections() -> None:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import chinese_calendar.constants
 
 from service.config import get_settings
 
@@ -19,10 +20,10 @@ from service.config import get_settings
 @lru_cache(maxsize=4096)
 def day_info(d: date) -> tuple[bool, bool]:
     """(is a working day, provisional) for a date."""
-    try:
+    published = {day.year for day in chinese_calendar.constants.holidays}
+    if d.year in published:
         return chinese_calendar.is_workday(d), False
-    except NotImplementedError:  # the year's schedule is not published (or not in this release)
-        return d.weekday() < 5, True
+    return d.weekday() < 5, True  # the year's schedule is not published (or not in the installed release)
 
 
 def is_workday(d: date) -> bool:
