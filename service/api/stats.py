@@ -37,6 +37,7 @@ def summary(
     group_by: GroupBy | None = None,
     trend: Literal["day", "week", "month"] | None = None,
     unit: Annotated[str | None, Query(description="one unit's numbers")] = None,
+    group_durations: Annotated[bool, Query(description="办理时长 percentiles per group too (slower)")] = False,
 ) -> dict:
     """Every metric of the period (default: this year to date), grouped by one dimension and/or as a trend.
 
@@ -56,7 +57,8 @@ def summary(
         unit = user.unit_code
     if unit and unit not in reference().codes("units"):
         raise field_error("unit", f"unknown unit code {unit!r}")
-    out = stats_query.summary(session, start=start, end=end, group_by=group_by, trend=trend, unit=unit or None)
+    out = stats_query.summary(session, start=start, end=end, group_by=group_by, trend=trend, unit=unit or None,
+                              group_durations=group_durations)
     for g in out.get("groups", []):
         g["label"] = label(group_by, g["key"])
     out["group_by"], out["trend_by"], out["unit"] = group_by, trend, unit or None

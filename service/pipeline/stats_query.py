@@ -72,18 +72,19 @@ def _bucket_expr(trend: str | None, column: str) -> str:
 
 
 def from_rollups(session: Session, *, start: date, end: date, dim: str, value: str | None, group_dim: str | None,
-                 trend: str | None) -> Cells:
+                 trend: str | None, durations: bool = True) -> Cells:
     """Cells keyed by group value or trend bucket, read from stat_daily / stat_duration."""
     key = "value" if group_dim else _bucket_expr(trend, "day")
     read_dim = group_dim or dim
     where = "dim = :dim AND day BETWEEN :start AND :end" + (" AND value = :value" if value is not None and not group_dim else "")
     params = {"dim": read_dim, "start": start, "end": end, "value": value}
     return _read(session, params, f"SELECT {key} AS k, {_SUMS} FROM stat_daily WHERE {where} GROUP BY 1",
-                 f"SELECT {key} AS k, bucket, sum(n)::bigint AS n FROM stat_duration WHERE {where} GROUP BY 1, 2")
+                 f"SELECT {key} AS k, bucket, sum(n)::bigint AS n FROM stat_duration WHERE {where} GROUP BY 1, 2"
+                 if durations else None)
 
 
 def direct(session: Session, *, start: date, end: date, unit: str | None, group_dim: str | None,
-           trend: str | None, tz: str = "Asia/Shanghai") -> Cells:
+           trend: str | None, tz: str = "Asia/Shanghai", durations: bool = True) -> Cells:
     """The same cells by a direct GROUP BY over the events (the baseline, and the check of the rollups)."""
     zone = ZoneInfo(tz)
     lo = datetime.combine(start, time(0), zone)
@@ -94,30 +95,36 @@ def direct(session: Session, *, start: date, end: date, unit: str | None, group_
     sums = ", ".join(f"sum(f.{c})::bigint AS {c}" for c in COUNTERS)
     return _read(session, {"lo": lo, "hi": hi, "unit": unit},
                  f"SELECT {key} AS k, {sums} FROM ({facts}) f GROUP BY 1",
-                 f"SELECT {key} AS k, f.bucket, count(*) AS n FROM ({facts}) f WHERE f.bucket IS NOT NULL GROUP BY 1, 2")
+                 f"SELECT {key} AS k, f.bucket, count(*) AS n FROM ({facts}) f WHERE f.bucket IS NOT NULL GROUP BY 1, 2"
+                 if durations else None)
 
 
-def _read(session: Session, params: dict, counters_sql: str, histogram_sql: str) -> Cells:
+def _read(session: Session, params: dict, counters_sql: str, histogram_sql: str | None) -> Cells:
     cells = Cells()
     for row in session.execute(text(counters_sql), params):
         cells.add_counters(row.k, row)
-    for row in session.execute(text(histogram_sql), params):
+    for row in session.execute(text(histogram_sql), params) if histogram_sql else ():
         cells.hist[row.k][row.bucket] += row.n
     return cells
 
 
 def summary(session: Session, *, start: date, end: date, group_by: str | None = None, trend: str | None = None,
-            unit: str | None = None, use_rollups: bool = True) -> dict:
-    """Totals for the period, plus groups (by one dimension) and a trend (by day, week or month)."""
+            unit: str | None = None, use_rollups: bool = True, group_durations: bool = False) -> dict:
+    """Totals for the period, plus groups (by one dimension) and a trend (by day, week or month).
+
+    Resolution-time percentiles per group cost most of a grouped call (a histogram per value per day), so
+    groups carry them only when group_durations is asked for; totals and trend always do."""
     assert group_by is None or group_by in DIMENSIONS
     assert trend is None or trend in TRENDS
     dim, value = ("unit", unit) if unit is not None else ("all", "")
 
     def read(group_dim, trend_):
+        durations = group_durations or group_dim is None
         if use_rollups:
             return from_rollups(session, start=start, end=end, dim=dim, value=value, group_dim=group_dim,
-                                trend=trend_)
-        return direct(session, start=start, end=end, unit=unit, group_dim=group_dim, trend=trend_)
+                                trend=trend_, durations=durations)
+        return direct(session, start=start, end=end, unit=unit, group_dim=group_dim, trend=trend_,
+                      durations=durations)
 
     out = {"period": {"from": start.isoformat(), "to": end.isoformat()}, "totals": read(None, None).metrics("")}
     if group_by:

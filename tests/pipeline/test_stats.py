@@ -69,6 +69,9 @@ def test_credit_goes_to_the_unit_that_acted(history, session):
     assert (power["dispatched"], power["refused"], power["accepted"], power["resolved"], power["rated"]) == (2, 1, 1, 1, 1)
     assert (rsj["dispatched"], rsj["accepted"], rsj["resolved"], rsj["rated"], rsj["reopened"]) == (1, 1, 1, 1, 1)
     assert rsj["satisfaction_rate"] == 0.0
+    assert rsj["duration_hours_median"] is None  # per-group percentiles only when asked for
+    with_durations = stats_query.summary(session, **PERIOD, group_by="unit", group_durations=True)["groups"]
+    assert next(g for g in with_durations if g["key"] == "yueqing.rsj")["metrics"]["duration_hours_median"] is not None
     channels = {g["key"]: g["metrics"]["received"] for g in stats_query.summary(session, **PERIOD,
                                                                                 group_by="channel")["groups"]}
     assert channels == {"hotline_96666": 3, "bangqiyun": 1}
@@ -79,8 +82,9 @@ def test_credit_goes_to_the_unit_that_acted(history, session):
 def _assert_rollups_equal_direct(session):
     for group_by in (None, "unit", "county", "town", "channel", "category", "request_type"):
         for trend in (None, "day", "week", "month"):
-            fast = stats_query.summary(session, **PERIOD, group_by=group_by, trend=trend)
-            slow = stats_query.summary(session, **PERIOD, group_by=group_by, trend=trend, use_rollups=False)
+            fast = stats_query.summary(session, **PERIOD, group_by=group_by, trend=trend, group_durations=True)
+            slow = stats_query.summary(session, **PERIOD, group_by=group_by, trend=trend, use_rollups=False,
+                                       group_durations=True)
             assert fast == slow, (group_by, trend)
     for unit in ("yueqing.power", "yueqing.rsj", "city.jxj"):
         assert stats_query.summary(session, **PERIOD, unit=unit, trend="day") == \
