@@ -27,6 +27,8 @@ BENCH_DIR = ROOT / "bench"
 if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first on the path, not the repo
     sys.path.insert(1, str(ROOT))
 
+from service.db import admin_url, normalise_url  # noqa: E402  (needs the repo on the path)
+
 USERNAME = "bench-operator"
 PASSWORD = "bench-operator-pw"
 
@@ -470,21 +472,6 @@ def check_templates_route() -> list[str]:
 # the stack
 
 
-def _admin_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
-
-
-def _normalise(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    if u.drivername in ("postgresql", "postgres"):
-        u = u.set(drivername="postgresql+psycopg")
-    return u.render_as_string(hide_password=False)
-
-
 def libpq_url(url: str) -> str:
     """The SQLAlchemy URL as a plain libpq URI (for psycopg directly)."""
     from sqlalchemy.engine import make_url
@@ -546,7 +533,7 @@ class Stack:
         base_redis = os.environ.get("HOTLINE_REDIS_URL")
         t0 = time.perf_counter()
         if base_db:
-            base_db = _normalise(base_db)
+            base_db = normalise_url(base_db)
         else:
             from service.embedded import ensure_postgres
 
@@ -560,7 +547,7 @@ class Stack:
             self.embedded_redis = True
             self.redis_url = ensure_redis(self.workdir)
 
-        admin = create_engine(_admin_url(base_db), isolation_level="AUTOCOMMIT")
+        admin = create_engine(admin_url(base_db), isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{self.db_name}"'))
@@ -760,7 +747,7 @@ class Stack:
             try:
                 from sqlalchemy import create_engine, text
 
-                admin = create_engine(_admin_url(self.db_url), isolation_level="AUTOCOMMIT")
+                admin = create_engine(admin_url(self.db_url), isolation_level="AUTOCOMMIT")
                 try:
                     with admin.connect() as conn:
                         conn.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import get_settings
@@ -19,11 +19,24 @@ log = logging.getLogger(__name__)
 AFTER_COMMIT = "after_commit"
 
 
+def normalise_url(url: str) -> str:
+    """A plain postgresql:// URL means our driver (psycopg 3), not SQLAlchemy's default psycopg2."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def admin_url(url: str) -> str:
+    """The same server's maintenance database (to create or drop databases)."""
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+
 def database_url() -> str:
     """The configured database URL, starting the embedded server when none is set."""
     settings = get_settings()
     if settings.database_url:
-        return settings.database_url
+        return normalise_url(settings.database_url)
     from service.embedded import ensure_postgres
 
     return ensure_postgres(settings.data_dir)

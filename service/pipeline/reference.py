@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -35,8 +35,13 @@ class RefFile:
     content_hash: str
     items: tuple[dict, ...]
 
-    def by_code(self) -> dict[str, dict]:
+    @cached_property
+    def index(self) -> dict[str, dict]:
         return {item["code"]: item for item in self.items}
+
+    def by_code(self) -> dict[str, dict]:
+        """Items by code (built once: labels are looked up for every field of every ticket shown)."""
+        return self.index
 
 
 def read_file(name: str, directory: Path = REFERENCE_DIR) -> RefFile:
@@ -53,7 +58,7 @@ class Reference:
     files: dict[str, RefFile]
 
     def codes(self, name: str) -> set[str]:
-        return {item["code"] for item in self.files[name].items}
+        return set(self.files[name].index)
 
     def label(self, name: str, code: str | None) -> str | None:
         if code is None:

@@ -20,6 +20,8 @@ def check_code(kind: str, value: str | None) -> str | None:
     """Validate a reference code, listing the allowed values when it is unknown."""
     if value is None:
         return None
+    if value in reference().files[kind].index:
+        return value
     allowed = sorted(reference().codes(kind))
     if value not in allowed:
         shown = ", ".join(allowed) if len(allowed) <= 20 else ", ".join(allowed[:20]) + ", ..."

@@ -8,20 +8,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from service.db import admin_url, normalise_url
+
 ROOT = Path(__file__).resolve().parents[2]
 TEST_DATA = Path(os.environ.get("HOTLINE_TEST_DATA_DIR", ROOT / ".hotline-test"))
 RUN = uuid.uuid4().hex[:8]
-
-
-def _admin_url(url: str) -> str:
-    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
-
-
-def _normalise(url: str) -> str:
-    u = make_url(url)
-    if u.drivername in ("postgresql", "postgres"):
-        u = u.set(drivername="postgresql+psycopg")
-    return u.render_as_string(hide_password=False)
 
 
 def prepare() -> dict[str, str]:
@@ -29,7 +20,7 @@ def prepare() -> dict[str, str]:
     base_db = os.environ.get("HOTLINE_DATABASE_URL")
     base_redis = os.environ.get("HOTLINE_REDIS_URL")
     if base_db:
-        base_db = _normalise(base_db)
+        base_db = normalise_url(base_db)
     else:
         from service.embedded import ensure_postgres
 
@@ -39,7 +30,7 @@ def prepare() -> dict[str, str]:
 
         base_redis = ensure_redis(TEST_DATA)
     name = f"hotline_test_{RUN}"
-    admin = create_engine(_admin_url(base_db), isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url(base_db), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -56,7 +47,7 @@ def prepare() -> dict[str, str]:
 
 def drop(db_url: str) -> None:
     """Drop this run's database."""
-    admin = create_engine(_admin_url(db_url), isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url(db_url), isolation_level="AUTOCOMMIT")
     name = make_url(db_url).database
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
