@@ -81,10 +81,10 @@ def _seed(demo: bool) -> None:
 
 def _enqueue_new(session) -> None:
     from service.pipeline.demo import new_ticket_ids
-    from workers.queues import enqueue_route_safely
+    from workers.queues import request_routing_safely
 
-    for ticket_id in new_ticket_ids(session):
-        enqueue_route_safely(ticket_id)
+    if new_ticket_ids(session):
+        request_routing_safely()
 
 
 @app.command()

@@ -46,6 +46,9 @@ def clean_data():
         conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
     for name in queues.QUEUES:
         queues.queue(name).empty()
+    conn = queues.connection()
+    for key in conn.scan_iter(f"{get_settings().queue_prefix}:*"):  # flags and throttles of the last test
+        conn.delete(key)
     yield
 
 

@@ -18,16 +18,53 @@ log = logging.getLogger(__name__)
 @timed_job("route_ticket")
 def route_ticket(ticket_id: int) -> dict:
     """Route one ticket by the rules; a ticket already routed is left as it is."""
-    with db.session_factory()() as session:
-        decision = route.route_ticket(session, ticket_id)
-        if session.info.get("notifications"):
-            db.after_commit(session, queues.enqueue_delivery_safely)
-        db.after_commit(session, queues.enqueue_stats_refresh_soon)
-        db.commit(session)
+    decision = _route_one(ticket_id)
     if decision is None:
         return {"ticket_id": ticket_id, "skipped": True}
     return {"ticket_id": ticket_id, "matched": decision.matched, "rule_id": decision.rule_id,
             "lead_unit": decision.lead_unit}
+
+
+ROUTE_BATCH = 100
+ROUTE_MAX_PER_JOB = 5000
+
+
+@timed_job("route_new")
+def route_new() -> dict:
+    """Route the tickets waiting in `new`, oldest first, one transaction each, until none is left (or
+    ROUTE_MAX_PER_JOB, then the next job goes on). Tickets another worker holds are skipped; a ticket whose
+    routing fails gets a job of its own, with retries."""
+    queues.routing_requested_clear()
+    routed, skipped, failed, after = 0, 0, [], 0
+    while routed + skipped + len(failed) < ROUTE_MAX_PER_JOB:
+        with db.session_factory()() as session:
+            ids = route.new_ticket_ids(session, limit=ROUTE_BATCH, after=after)
+        if not ids:
+            break
+        for ticket_id in ids:
+            try:
+                decision = _route_one(ticket_id, skip_locked=True)
+            except Exception:
+                log.exception("routing ticket %s failed; it gets a job of its own", ticket_id)
+                failed.append(ticket_id)
+                queues.enqueue_route_safely(ticket_id)
+                continue
+            routed += decision is not None
+            skipped += decision is None
+        after = ids[-1]
+    else:
+        queues.request_routing_safely()  # more than one job's worth: the next job goes on
+    return {"routed": routed, "skipped": skipped, "failed": failed}
+
+
+def _route_one(ticket_id: int, *, skip_locked: bool = False):
+    with db.session_factory()() as session:
+        decision = route.route_ticket(session, ticket_id, skip_locked=skip_locked)
+        if session.info.get("notifications"):
+            db.after_commit(session, queues.enqueue_delivery_safely)
+        db.after_commit(session, queues.enqueue_stats_refresh_soon)
+        db.commit(session)
+    return decision
 
 
 @timed_job("sweep_unrouted")

@@ -66,6 +66,34 @@ def enqueue_route(ticket_id: int, conn: redis.Redis | None = None) -> None:
     )
 
 
+def _route_wanted_key() -> str:
+    return f"{get_settings().queue_prefix}:route-wanted"
+
+
+ROUTE_WANTED_SECONDS = 60
+
+
+def request_routing(conn: redis.Redis | None = None) -> bool:
+    """Ask a worker to route the tickets waiting in `new`. One waiting job serves every ticket committed before it
+    starts (it clears the flag first, then reads the database), so a burst of intakes costs one flag write each
+    and one job. The flag expires on its own: a lost job delays routing by a minute at most, then the next intake
+    or the unrouted sweep sends another. Returns whether a job was enqueued."""
+    conn = conn or connection()
+    if not conn.set(_route_wanted_key(), 1, nx=True, ex=ROUTE_WANTED_SECONDS):
+        return False
+    try:
+        queue(ROUTING, conn).enqueue("workers.jobs.route_new", retry=_retry(), result_ttl=0, failure_ttl=7 * 86400)
+    except BaseException:
+        conn.delete(_route_wanted_key())
+        raise
+    return True
+
+
+def routing_requested_clear(conn: redis.Redis | None = None) -> None:
+    """Called by the job before it reads the `new` tickets: an intake committed after this enqueues the next job."""
+    (conn or connection()).delete(_route_wanted_key())
+
+
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
@@ -82,6 +110,11 @@ def _safely(what: str, enqueue, *args) -> bool:
 def enqueue_route_safely(ticket_id: int) -> bool:
     """enqueue_route; when Redis is down the ticket stays `new` for the unrouted sweep."""
     return _safely(f"routing of ticket {ticket_id}", enqueue_route, ticket_id)
+
+
+def request_routing_safely() -> bool:
+    """request_routing; when Redis is down the tickets stay `new` for the unrouted sweep."""
+    return _safely("routing of new tickets", request_routing)
 
 
 def enqueue_delivery(conn: redis.Redis | None = None) -> None:

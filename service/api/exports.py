@@ -26,7 +26,7 @@ from service.pipeline.tickets import TicketFilter
 from service.schemas.common import Coded
 from service.schemas.exports import ExportOut, ExportRequest, ImportReport
 from service.schemas.ticket import check_code
-from workers.queues import enqueue_export_safely, enqueue_route_safely, enqueue_stats_refresh_soon
+from workers.queues import enqueue_export_safely, enqueue_stats_refresh_soon, request_routing_safely
 
 router = APIRouter(tags=["exports"])
 
@@ -122,7 +122,7 @@ def parse_mapping(raw: str | None) -> dict[str, str] | None:
 
 def run_import(session: Session, source: Path | bytes, *, mapping: dict[str, str] | None, dry_run: bool,
                user: User | None, channel: str) -> ImportResult:
-    """Shared by HTTP and CLI: import, commit (unless a dry run), then enqueue routing of each created ticket."""
+    """Shared by HTTP and CLI: import, commit (unless a dry run), then ask a worker to route the created tickets."""
     try:
         check_code("channels", channel)
     except ValueError as exc:
@@ -132,9 +132,8 @@ def run_import(session: Session, source: Path | bytes, *, mapping: dict[str, str
     if dry_run:
         session.rollback()
         return result
-    for ticket_id in result.created_ids:
-        after_commit(session, lambda t=ticket_id: enqueue_route_safely(t))
     if result.created_ids:
+        after_commit(session, request_routing_safely)  # one job routes every created ticket
         after_commit(session, enqueue_stats_refresh_soon)
     commit(session)
     return result

@@ -74,5 +74,5 @@ def event_out(event: TicketEvent) -> EventOut:
 
 
 def duplicate_out(dup: PossibleDuplicate) -> DuplicateOut:
-    return DuplicateOut(id=dup.ticket.id, number=dup.ticket.number, title=dup.ticket.title,
-                        status=status(dup.ticket.status), similarity=dup.similarity)
+    return DuplicateOut(id=dup.id, number=dup.number, title=dup.title, status=status(dup.status),
+                        similarity=dup.similarity)

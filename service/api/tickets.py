@@ -17,7 +17,7 @@ from service.api.filters import ticket_filter
 from service.pipeline.tickets import TicketFilter
 from service.schemas.common import Page
 from service.schemas.ticket import TicketCreate, TicketCreated, TicketDetail, TicketOut
-from workers.queues import enqueue_route_safely, enqueue_stats_refresh_soon
+from workers.queues import enqueue_stats_refresh_soon, request_routing_safely
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
@@ -43,8 +43,7 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
     if created and answer:
         ticket = resolution.instant_resolve(session, ticket, user, answer)  # same transaction: never half-done
     elif created:
-        ticket_id = ticket.id
-        after_commit(session, lambda: enqueue_route_safely(ticket_id))
+        after_commit(session, request_routing_safely)
     if created:
         after_commit(session, enqueue_stats_refresh_soon)
     commit(session)

@@ -20,38 +20,51 @@ CANDIDATE_LIMIT = 50
 
 @dataclass(frozen=True)
 class PossibleDuplicate:
-    ticket: Ticket
+    id: int
+    number: str
+    title: str
+    status: str
+    category_code: str | None
     similarity: float
+
+
+def similar(text: str, candidates) -> list[PossibleDuplicate]:
+    """The candidates (rows with id, number, title, description, status, category_code) whose text is similar
+    enough to `text`, most similar first."""
+    threshold = get_settings().dedupe_min_similarity
+    found = []
+    for c in candidates:
+        score = similarity(text, f"{c.title} {c.description}")
+        if score >= threshold:
+            found.append(PossibleDuplicate(c.id, c.number, c.title, c.status, c.category_code, round(score, 3)))
+    found.sort(key=lambda d: -d.similarity)
+    return found
+
+
+def remember(session: Session, ticket_id: int, found: list[PossibleDuplicate]) -> None:
+    """Keep what intake found for the rest of the transaction (the answer lists it)."""
+    session.info.setdefault("similar_earlier", {})[ticket_id] = found
 
 
 def similar_earlier(session: Session, ticket: Ticket) -> list[PossibleDuplicate]:
     """Earlier tickets (any status) of the same enterprise in the last dedupe_days days with similar text,
-    most similar first; computed once per ticket and transaction (intake asks twice)."""
+    most similar first (what intake found, or read now)."""
     cache = session.info.setdefault("similar_earlier", {})
-    if ticket.id in cache:
-        return cache[ticket.id]
-    settings = get_settings()
-    earlier = session.scalars(select(Ticket).where(
-        Ticket.enterprise_id == ticket.enterprise_id, Ticket.id < ticket.id,
-        Ticket.created_at >= func.now() - timedelta(days=settings.dedupe_days),
-    ).order_by(Ticket.id.desc()).limit(CANDIDATE_LIMIT))
-    text = f"{ticket.title} {ticket.description}"
-    found = []
-    for other in earlier:
-        score = similarity(text, f"{other.title} {other.description}")
-        if score >= settings.dedupe_min_similarity:
-            found.append(PossibleDuplicate(other, round(score, 3)))
-    found.sort(key=lambda d: -d.similarity)
-    cache[ticket.id] = found
-    return found
+    if ticket.id not in cache:
+        earlier = session.scalars(select(Ticket).where(
+            Ticket.enterprise_id == ticket.enterprise_id, Ticket.id < ticket.id,
+            Ticket.created_at >= func.now() - timedelta(days=get_settings().dedupe_days),
+        ).order_by(Ticket.id.desc()).limit(CANDIDATE_LIMIT))
+        cache[ticket.id] = similar(f"{ticket.title} {ticket.description}", earlier)
+    return cache[ticket.id]
 
 
 def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5) -> list[PossibleDuplicate]:
     """Open tickets of the same enterprise (and category, when known) with similar text, most similar first."""
     open_values = {s.value for s in OPEN_STATUSES}
     return [d for d in similar_earlier(session, ticket)
-            if d.ticket.status in open_values
-            and (not ticket.category_code or d.ticket.category_code == ticket.category_code)][:limit]
+            if d.status in open_values
+            and (not ticket.category_code or d.category_code == ticket.category_code)][:limit]
 
 
 def is_repeat(session: Session, ticket: Ticket) -> bool:

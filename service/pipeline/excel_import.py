@@ -251,7 +251,7 @@ def _import_row(session: Session, result: ImportResult, seen: set, number: int, 
         data = TicketCreate.model_validate(_body(values, channel))
         key = data.external_id or row_key(data)
         if result.dry_run:
-            place(session, data)  # the county/town consistency the real import checks
+            place(data)  # the county/town consistency the real import checks
             existing = session.execute(select(Ticket.id, Ticket.number).where(
                 Ticket.channel_code == data.channel, Ticket.external_id == key)).first()
             created = existing is None and (data.channel, key) not in seen

@@ -1,13 +1,13 @@
 """Intake: every channel's problem becomes one ticket in the one table, exactly once."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
-from sqlalchemy import func, literal, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from models import Enterprise, Ticket, TicketStatus, User
+from models import Ticket, User
 from service.config import get_settings
 from service.db import after_commit
 from service.errors import field_error
@@ -18,83 +18,115 @@ from service.pipeline.textsearch import token_string
 from service.schemas.ticket import TicketFields
 
 
-# Written out once: building this statement with the SQL expression API cost more than running it.
-_UPSERT_ENTERPRISE = text("""
-    INSERT INTO enterprise (uscc, name, county_code, town_code, chain_code, tier_code, above_scale)
-    VALUES (:uscc, :name, :county, :town, :chain, :tier, :above_scale)
-    ON CONFLICT (uscc) DO UPDATE SET name = excluded.name,
-        county_code = coalesce(excluded.county_code, enterprise.county_code),
-        town_code = coalesce(excluded.town_code, enterprise.town_code),
-        chain_code = coalesce(excluded.chain_code, enterprise.chain_code),
-        tier_code = coalesce(excluded.tier_code, enterprise.tier_code),
-        above_scale = coalesce(excluded.above_scale, enterprise.above_scale),
-        updated_at = now()
-    RETURNING id""")
+def _ticket_columns() -> list:
+    """Every column of ticket but the search vector (deferred: never read back)."""
+    return [c for c in Ticket.__table__.columns if c.name != "search_vector"]
 
 
-def upsert_enterprise(session: Session, data: TicketFields, county: str | None, town: str | None) -> int:
-    """Create the enterprise or refresh what we know of it (never erasing a known value with a blank); its id."""
-    ent = data.enterprise
-    return session.scalar(_UPSERT_ENTERPRISE, {"uscc": ent.uscc, "name": ent.name, "county": county, "town": town,
-                                               "chain": ent.chain, "tier": ent.tier, "above_scale": ent.above_scale})
+@lru_cache
+def _statements():
+    """The two statements of an intake, written out once (building them per request cost more than running them).
+
+    The first creates or refreshes the enterprise and reads its recent tickets for the duplicate check; the second
+    inserts the ticket, its `created` event and its clocks in one round trip, or nothing when (channel, external_id)
+    is already taken (concurrent replays wait on the unique index, then find the winner's row).
+    """
+    enterprise = text("""
+        WITH ent AS (
+            INSERT INTO enterprise (uscc, name, county_code, town_code, chain_code, tier_code, above_scale)
+            VALUES (:uscc, :name, :county, :town, :chain, :tier, :above_scale)
+            ON CONFLICT (uscc) DO UPDATE SET name = excluded.name,
+                county_code = coalesce(excluded.county_code, enterprise.county_code),
+                town_code = coalesce(excluded.town_code, enterprise.town_code),
+                chain_code = coalesce(excluded.chain_code, enterprise.chain_code),
+                tier_code = coalesce(excluded.tier_code, enterprise.tier_code),
+                above_scale = coalesce(excluded.above_scale, enterprise.above_scale),
+                updated_at = now()
+            RETURNING id, county_code, town_code)
+        SELECT ent.id AS enterprise_id, ent.county_code AS enterprise_county, ent.town_code AS enterprise_town,
+               e.id, e.number, e.title, e.description, e.status, e.category_code
+        FROM ent LEFT JOIN LATERAL (
+            SELECT t.id, t.number, t.title, t.description, t.status, t.category_code FROM ticket t
+            WHERE t.enterprise_id = ent.id AND t.created_at >= now() - make_interval(days => :days)
+            ORDER BY t.id DESC LIMIT :candidates) e ON true""")
+    columns = _ticket_columns()
+    names = ", ".join(c.name for c in columns)
+    ticket = text(f"""
+        WITH t AS (
+            INSERT INTO ticket (number, channel_code, external_id, enterprise_id, enterprise_name, uscc, contact_name,
+                                contact_phone, county_code, town_code, request_type, category_code, urgency, title,
+                                description, search_vector, status, registered_by_unit_code, created_by_id,
+                                received_at)
+            VALUES (to_char(timezone(:tz, now()), 'YYYYMMDD') || '-'
+                        || lpad(nextval('ticket_number_seq')::text, 7, '0'),
+                    :channel, :external_id, :enterprise_id, :enterprise_name, :uscc, :contact_name, :contact_phone,
+                    :county, :town, :request_type, :category, :urgency, :title, :description,
+                    to_tsvector('simple', :tokens), 'new', :unit, :created_by,
+                    coalesce(CAST(:received_at AS timestamptz), now()))
+            ON CONFLICT (channel_code, external_id) WHERE external_id IS NOT NULL DO NOTHING
+            RETURNING {names}),
+        ev AS (
+            INSERT INTO ticket_event (ticket_id, kind, to_status, actor_id, actor, unit_code, payload)
+            SELECT id, 'created', 'new', :created_by, :actor, :event_unit, CAST(:payload AS jsonb) FROM t),
+        clock AS (
+            INSERT INTO ticket_clock (ticket_id, total_seconds, accept_seconds, handle_seconds, paused_seconds,
+                                      segments)
+            SELECT id, :total_seconds, :accept_seconds, :handle_seconds, :paused_seconds,
+                   CAST(:segments AS jsonb) FROM t)
+        SELECT {names} FROM t""").columns(*columns)
+    return enterprise, select(Ticket).from_statement(ticket)
 
 
-def place(session: Session, data: TicketFields) -> tuple[str | None, str | None]:
-    """The ticket's (county, town): a town implies its county; a known enterprise fills the gaps."""
+def place(data: TicketFields) -> tuple[str | None, str | None]:
+    """The (county, town) the request names: a town implies its county (and must agree with a county given)."""
     county, town = data.county, data.town
     if town:
         town_county = reference().town(town)["county"]
         if county and county != town_county:
             raise field_error("town", f"town {town!r} is in county {town_county!r}, not {county!r}")
         county = town_county
-    if not county and not town:
-        known = session.execute(
-            select(Enterprise.county_code, Enterprise.town_code).where(Enterprise.uscc == data.enterprise.uscc)
-        ).first()
-        if known:
-            county, town = known
     return county, town
-
-
-@lru_cache
-def _number_expr(tz: str):
-    day = func.to_char(func.timezone(tz, func.now()), "YYYYMMDD")
-    seq = func.lpad(func.nextval("ticket_number_seq").cast(type_=literal("").type), 7, "0")
-    return day.op("||")(literal("-")).op("||")(seq)
 
 
 def create_ticket(session: Session, data: TicketFields, *, channel: str, external_id: str | None,
                   user: User | None, registered_by_unit: str | None = None,
                   system: str = "intake") -> tuple[Ticket, bool]:
-    """Insert the ticket, or return the one already filed under (channel, external_id). Returns (ticket, created)."""
-    county, town = place(session, data)
-    enterprise_id = upsert_enterprise(session, data, county, town)
-    values = {
-        "channel_code": channel, "external_id": external_id, "enterprise_id": enterprise_id,
-        "enterprise_name": data.enterprise.name, "uscc": data.enterprise.uscc,
-        "contact_name": data.contact.name, "contact_phone": data.contact.phone,
-        "county_code": county, "town_code": town, "request_type": data.request_type.value,
-        "category_code": data.category, "urgency": data.urgency.value, "title": data.title,
-        "description": data.description, "status": TicketStatus.NEW.value,
-        "registered_by_unit_code": registered_by_unit, "created_by_id": user.id if user else None,
-        "number": _number_expr(get_settings().timezone),
-        "search_vector": func.to_tsvector("simple", token_string(f"{data.title} {data.description} {data.enterprise.name}")),
-    }
-    if data.received_at is not None:
-        values["received_at"] = data.received_at
-    stmt = insert(Ticket).values(values)
-    if external_id is not None:
-        # Concurrent replays wait on the unique index, then find the winner's row below.
-        stmt = stmt.on_conflict_do_nothing(index_elements=["channel_code", "external_id"],
-                                           index_where=Ticket.external_id.isnot(None))
-    ticket = session.scalar(stmt.returning(Ticket))
+    """Insert the ticket, or return the one already filed under (channel, external_id). Returns (ticket, created).
+
+    The enterprise is created or refreshed (a blank never erases a known value); a ticket that names neither
+    county nor town takes the enterprise's known ones.
+    """
+    settings = get_settings()
+    enterprise_sql, ticket_sql = _statements()
+    county, town = place(data)
+    ent = data.enterprise
+    rows = session.execute(enterprise_sql, {
+        "uscc": ent.uscc, "name": ent.name, "county": county, "town": town, "chain": ent.chain, "tier": ent.tier,
+        "above_scale": ent.above_scale, "days": settings.dedupe_days, "candidates": dedupe.CANDIDATE_LIMIT,
+    }).all()
+    first = rows[0]
+    if not county and not town:
+        county, town = first.enterprise_county, first.enterprise_town
+    text_ = f"{data.title} {data.description}"
+    found = dedupe.similar(text_, [r for r in rows if r.id is not None])
+    clock = clocks.Clocks().as_row()
+    ticket = session.scalar(ticket_sql, {
+        "tz": settings.timezone, "channel": channel, "external_id": external_id, "enterprise_id": first.enterprise_id,
+        "enterprise_name": ent.name, "uscc": ent.uscc, "contact_name": data.contact.name,
+        "contact_phone": data.contact.phone, "county": county, "town": town, "request_type": data.request_type.value,
+        "category": data.category, "urgency": data.urgency.value, "title": data.title,
+        "description": data.description, "tokens": token_string(f"{text_} {ent.name}"),
+        "unit": registered_by_unit, "created_by": user.id if user else None, "received_at": data.received_at,
+        "actor": events.actor_name(user, system),
+        "event_unit": registered_by_unit if registered_by_unit is not None else (user.unit_code if user else None),
+        "payload": json.dumps({"channel": channel, "external_id": external_id, "repeat": bool(found)},
+                              ensure_ascii=False),
+        **clock, "segments": json.dumps(clock["segments"]),
+    })
     if ticket is None:
         existing = session.scalar(select(Ticket).where(Ticket.channel_code == channel, Ticket.external_id == external_id))
         return existing, False
-    events.record(session, ticket, "created", user=user, system=system, to_status=TicketStatus.NEW.value,
-                  unit_code=registered_by_unit, payload={"channel": channel, "external_id": external_id,
-                                                         "repeat": dedupe.is_repeat(session, ticket)})
-    clocks.start(session, ticket)
+    dedupe.remember(session, ticket.id, found)
     labels = (channel, data.category or "")
     after_commit(session, lambda: TICKETS_RECEIVED.labels(*labels).inc())
     return ticket, True

@@ -94,10 +94,12 @@ def facts_for(ticket: Ticket, enterprise: Enterprise | None) -> TicketFacts:
     )
 
 
-def route_ticket(session: Session, ticket_id: int) -> Decision | None:
-    """Route a `new` ticket by the rules; a ticket in any other state is left alone (jobs may run twice)."""
+def route_ticket(session: Session, ticket_id: int, *, skip_locked: bool = False) -> Decision | None:
+    """Route a `new` ticket by the rules; a ticket in any other state is left alone (jobs may run twice).
+    With skip_locked, a ticket another transaction holds is left alone too."""
     row = session.execute(select(Ticket, Enterprise).join(Enterprise, Enterprise.id == Ticket.enterprise_id)
-                          .where(Ticket.id == ticket_id).with_for_update(of=Ticket)).first()
+                          .where(Ticket.id == ticket_id)
+                          .with_for_update(of=Ticket, skip_locked=skip_locked)).first()
     if row is None or row.Ticket.status != TicketStatus.NEW.value:
         return None
     ticket = row.Ticket
@@ -119,6 +121,12 @@ def route_ticket(session: Session, ticket_id: int) -> Decision | None:
     actions.assign(session, ticket, lead=decision.lead_unit, assisting=list(decision.assisting_units), kind="routed",
                    system="router", payload=decision.to_dict(), sla_override=decision.sla)
     return decision
+
+
+def new_ticket_ids(session: Session, *, limit: int, after: int = 0) -> list[int]:
+    """Tickets waiting in `new`, oldest first (from id `after` on)."""
+    return list(session.scalars(select(Ticket.id).where(Ticket.status == TicketStatus.NEW.value, Ticket.id > after)
+                                .order_by(Ticket.id).limit(limit)))
 
 
 def unrouted_ticket_ids(session: Session, *, older_than: datetime | None = None, limit: int = 5000) -> list[int]:

@@ -139,7 +139,7 @@ def _upload(client, headers, content: bytes, **form):
     return client.post("/api/v1/imports/tickets", files=files, data=form, headers=headers)
 
 
-def test_import_upload_validates_rows_routes_once_and_dry_runs(client):
+def test_import_upload_validates_rows_routes_once_and_dry_runs(client, run_jobs):
     op = login(client, "op")
     content = _workbook([_row(1), _row(2, uscc="91330382MA2AB1C2D0"), _row(3)])
     assert len(content) < 64 * 1024
@@ -154,12 +154,14 @@ def test_import_upload_validates_rows_routes_once_and_dry_runs(client):
     body = r.json()
     assert (body["rows"], body["created"], body["duplicates"]) == (3, 2, 0)
     assert body["rejected"] == [{"row": 3, "field": "enterprise.uscc", "message": body["rejected"][0]["message"]}]
-    assert queues.queue(queues.ROUTING).count == 2  # routing enqueued after the commit, once per created ticket
+    assert queues.queue(queues.ROUTING).count == 1  # after the commit, one job routes every created ticket
     again = _upload(client, op, content, channel="liangwan").json()
     assert (again["created"], again["duplicates"]) == (0, 2)
-    assert queues.queue(queues.ROUTING).count == 2
+    assert queues.queue(queues.ROUTING).count == 1
+    run_jobs()
     got = client.get("/api/v1/tickets", params={"channel": "liangwan"}, headers=op).json()["items"]
     assert {t["title"] for t in got} == {"停电问题1", "停电问题3"}
+    assert {t["status"]["code"] for t in got} == {"assigned"}
 
 
 def test_import_refuses_wrong_role_bad_mapping_and_channel(client):
@@ -184,5 +186,5 @@ def test_cli_import_file_prints_the_report(client, tmp_path, capsys):
     report = import_file(path, mapping_json=json.dumps({"企业名称": "enterprise.name"}), username="op")
     printed = json.loads(capsys.readouterr().out)
     assert printed["created"] == report["created"] == 2
-    assert queues.queue(queues.ROUTING).count == 2
+    assert queues.queue(queues.ROUTING).count == 1
     assert import_file(path, dry_run=True, username="op")["duplicates"] == 2

@@ -31,7 +31,7 @@ def test_metrics_follow_the_work(client, run_jobs, override_settings):
         _value(before, received, category="", channel="bangqiyun") == 1
     assert 'hotline_routing_decisions_total{rule="' in after
     assert 'hotline_open_tickets{unit="yueqing.power"}' in after
-    assert 'hotline_jobs_total{job="route_ticket",outcome="success"}' in after
+    assert 'hotline_jobs_total{job="route_new",outcome="success"}' in after
     assert 'hotline_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/v1/tickets"' in after
     assert "/api/v1/tickets/1" not in after  # routes are templates; labels never carry ids
 

@@ -84,10 +84,59 @@ def test_a_job_run_twice_does_no_harm(client, run_jobs, session):
     assert routed == 1
 
 
+def test_a_burst_of_intakes_is_routed_by_one_job(client, run_jobs, session):
+    h = login(client, "op")
+    posted = [_post(client, h, external_id=f"burst-{i}") for i in range(12)]
+    assert queues.queue(queues.ROUTING).count == 1  # the first intake asked; the rest found the request standing
+    assert run_jobs() >= 1
+    statuses = {t.id: t.status for t in session.scalars(select(Ticket))}
+    assert statuses == {t["id"]: "assigned" for t in posted}
+    routed = session.scalar(select(func.count()).select_from(TicketEvent).where(TicketEvent.kind == "routed"))
+    assert routed == 12
+    # once the job has started, the next intake asks again
+    later = _post(client, h, external_id="after-the-job")
+    assert queues.queue(queues.ROUTING).count == 1
+    run_jobs()
+    assert client.get(f"/api/v1/tickets/{later['id']}", headers=h).json()["status"]["code"] == "assigned"
+
+
+def test_the_batch_job_leaves_a_ticket_another_worker_holds(client, session):
+    h = login(client, "op")
+    first, second = _post(client, h, external_id="a"), _post(client, h, external_id="b")
+    with db.session_factory()() as other:  # another worker is routing `first` right now
+        other.execute(select(Ticket).where(Ticket.id == first["id"]).with_for_update())
+        out = jobs.route_new()
+        other.rollback()
+    assert (out["routed"], out["skipped"], out["failed"]) == (1, 1, [])
+    assert {t.id: t.status for t in session.scalars(select(Ticket))} == {first["id"]: "new", second["id"]: "assigned"}
+
+
+def test_a_ticket_that_fails_to_route_gets_its_own_job(client, session, monkeypatch):
+    h = login(client, "op")
+    bad, good = _post(client, h, external_id="bad"), _post(client, h, external_id="good")
+    real = jobs.route.route_ticket
+
+    def flaky(s, ticket_id, **kw):
+        if ticket_id == bad["id"]:
+            raise RuntimeError("rule evaluation blew up")
+        return real(s, ticket_id, **kw)
+
+    monkeypatch.setattr(jobs.route, "route_ticket", flaky)
+    queues.queue(queues.ROUTING).empty()
+    out = jobs.route_new()
+    assert (out["routed"], out["failed"]) == (1, [bad["id"]])
+    assert session.get(Ticket, good["id"]).status == "assigned"
+    job_ids = queues.queue(queues.ROUTING).job_ids
+    assert job_ids == [queues.job_id(f"route-{bad['id']}")]  # retried on its own, with backoff
+    monkeypatch.setattr(jobs.route, "route_ticket", real)
+    assert jobs.route_ticket(bad["id"])["matched"] is True
+    assert {t.status for t in session.scalars(select(Ticket))} == {"assigned"}
+
+
 def test_a_rolled_back_request_sends_no_job(session):
     body = TicketCreate(**ticket_body())
     ticket, _ = create_ticket(session, body, channel="hotline_96666", external_id=None, user=None)
-    db.after_commit(session, lambda: queues.enqueue_route(ticket.id))
+    db.after_commit(session, queues.request_routing)
     session.rollback()
     session.info.clear()
     assert queues.queue(queues.ROUTING).count == 0
