@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -86,13 +87,20 @@ def reset_engine() -> None:
     _session_factory.cache_clear()
 
 
-def get_session() -> Iterator[Session]:
-    """FastAPI dependency: a session that is rolled back unless the route committed it."""
+async def get_session() -> AsyncIterator[Session]:
+    """FastAPI dependency: a session that is rolled back unless the route committed it.
+
+    Made and closed on the event loop (no thread hop per request): a session holds no connection until the
+    route uses it, and one still in a transaction (a route that failed or only read) is closed on a thread,
+    because that rollback waits on the database."""
     session = session_factory()()
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

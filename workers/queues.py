@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from functools import lru_cache
 
 import redis
@@ -128,14 +129,28 @@ def enqueue_delivery_safely() -> bool:
     return _safely("notification delivery", enqueue_delivery)
 
 
+STATS_REFRESH_EVERY = 2.0
+_stats_asked_at = {"t": -STATS_REFRESH_EVERY}
+
+
 def enqueue_stats_refresh_soon() -> None:
-    """Refresh the statistics shortly after a change; at most one enqueue every two seconds."""
+    """Refresh the statistics shortly after a change; at most one enqueue every two seconds across processes
+    (a Redis key), and no Redis call at all while this process's own last request is that recent."""
+    now = time.monotonic()
+    if now - _stats_asked_at["t"] < STATS_REFRESH_EVERY:
+        return
     try:
         conn = connection()
-        if conn.set(f"{get_settings().queue_prefix}:stats-refresh-throttle", 1, nx=True, ex=2):
+        if conn.set(f"{get_settings().queue_prefix}:stats-refresh-throttle", 1, nx=True, ex=int(STATS_REFRESH_EVERY)):
             queue(DEFAULT, conn).enqueue("workers.jobs.refresh_stats", job_id=job_id("stats-refresh"), result_ttl=60)
+        _stats_asked_at["t"] = now
     except REDIS_DOWN as exc:
         log.warning("could not enqueue a statistics refresh (%s); the scheduler will", exc)
+
+
+def reset_stats_throttle() -> None:
+    """Forget this process's last statistics request (tests, settings changes)."""
+    _stats_asked_at["t"] = -STATS_REFRESH_EVERY
 
 
 def enqueue_export(export_id: int, conn: redis.Redis | None = None) -> None:

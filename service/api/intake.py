@@ -20,10 +20,10 @@ router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
              openapi_extra={"requestBody": {"content": {"application/json": {
                  "schema": BangqiyunPush.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
 async def bangqiyun(
-    request: Request, session: SessionDep, response: Response,
+    request: Request, session: SessionDep,
     x_signature_timestamp: Annotated[str | None, Header()] = None,
     x_signature: Annotated[str | None, Header()] = None,
-) -> TicketCreated:
+) -> Response:
     """A 帮企云 problem: X-Signature = hex HMAC-SHA256(secret, "<X-Signature-Timestamp>." + raw body).
 
     Its own id becomes our external_id, so a re-sent push returns the ticket already filed (200).
@@ -36,12 +36,12 @@ async def bangqiyun(
         push = BangqiyunPush.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
-    return await _register(session, push, response)
+    return await _register(session, push)
 
 
-async def _register(session, push: BangqiyunPush, response: Response) -> TicketCreated:
+async def _register(session, push: BangqiyunPush) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     # Database work is synchronous; keep it off the event loop.
     return await run_in_threadpool(register, session, push, channel="bangqiyun", external_id=push.id, user=None,
-                                   unit_code=None, response=response, system="bangqiyun")
+                                   unit_code=None, system="bangqiyun")

@@ -65,15 +65,22 @@ def issue_token(user: User) -> tuple[str, int]:
     return jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM), ttl
 
 
-def user_from_token(session: Session, token: str) -> User:
-    """The active user a valid token names, or Unauthorized."""
+def token_payload(token: str) -> dict:
+    """The claims of a valid token, or Unauthorized."""
     try:
-        payload = jwt.decode(token, get_settings().secret_key, algorithms=[ALGORITHM])
+        return jwt.decode(token, get_settings().secret_key, algorithms=[ALGORITHM])
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired; log in again") from None
     except jwt.InvalidTokenError:
         raise Unauthorized("invalid token") from None
-    user = _cached_user(session, payload.get("uid"))
+
+
+def user_from_token(session: Session, token: str) -> User:
+    """The active user a valid token names, or Unauthorized."""
+    uid = token_payload(token).get("uid")
+    user = cached_user(session, uid)
+    if user is None:
+        user = load_user(session, uid)
     if user is None or not user.active:
         raise Unauthorized("user no longer active")
     return user
@@ -82,14 +89,20 @@ def user_from_token(session: Session, token: str) -> User:
 _users: dict[int, tuple[float, User]] = {}
 
 
-def _cached_user(session: Session, user_id: int | None) -> User | None:
-    """The user row, re-read at most every user_cache_seconds (a deactivation takes effect within that)."""
-    ttl = get_settings().user_cache_seconds
+def cached_user(session: Session, user_id: int | None) -> User | None:
+    """The user as read less than user_cache_seconds ago (attached to session without a query), or None."""
     hit = _users.get(user_id)
-    if hit is not None and time.monotonic() - hit[0] < ttl:
+    if hit is not None and time.monotonic() - hit[0] < get_settings().user_cache_seconds:
         return session.merge(hit[1], load=False)
+    return None
+
+
+def load_user(session: Session, user_id: int | None) -> User | None:
+    """Read the user row (and cache it: a deactivation takes effect within user_cache_seconds)."""
+    if not isinstance(user_id, int):
+        return None
     user = session.get(User, user_id)
-    if user is not None and ttl > 0:
+    if user is not None and get_settings().user_cache_seconds > 0:
         session.expunge(user)
         _users[user_id] = (time.monotonic(), user)
         user = session.merge(user, load=False)
