@@ -84,8 +84,10 @@ class Settings(BaseSettings):
 
     # Spreadsheets: a ticket export over export_sync_max_rows rows is built by a job (export_job_timeout_seconds
     # at most); an export unfinished after export_stale_minutes is enqueued again (its worker died, or Redis lost
-    # the job). Imports may upload max_import_bytes (that path only) holding at most import_max_rows rows.
+    # the job); a finished export's file is kept export_retention_days days, then deleted by the scheduled sweep.
+    # Imports may upload max_import_bytes (that path only) holding at most import_max_rows rows.
     export_sync_max_rows: int = 5000
+    export_retention_days: int = Field(7, ge=1)
     export_stale_minutes: int = 30
     export_job_timeout_seconds: int = 1800
     max_import_bytes: int = 10 * 1024 * 1024

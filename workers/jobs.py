@@ -157,10 +157,21 @@ def requeue_stale_exports() -> dict:
     return {"enqueued": len(ids)}
 
 
+@timed_job("purge_exports")
+def purge_exports() -> dict:
+    """Delete the files of exports older than the retention period."""
+    with db.session_factory()() as session:
+        n = excel.purge_exports(session)
+        db.commit(session)
+    if n:
+        log.info("deleted %d expired exports", n)
+    return {"deleted": n}
+
+
 @timed_job("periodic")
 def periodic() -> dict:
-    """What the scheduler runs every tick: unrouted sweep, flags, delivery, statistics, stale exports."""
+    """What the scheduler runs every tick: unrouted sweep, flags, delivery, statistics, stale and expired exports."""
     out = {"unrouted": sweep_unrouted(), "flags": raise_flags(), "stats": refresh_stats(),
-           "exports": requeue_stale_exports()}
+           "exports": requeue_stale_exports(), "expired_exports": purge_exports()}
     queues.enqueue_delivery()
     return out

@@ -13,7 +13,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import RequestType, Role, Ticket, TicketStatus, Urgency, User
@@ -196,8 +196,17 @@ def get_export(session: Session, export_id: int, user: User) -> ExportJob:
     """The export, for the user who asked or an admin/leader; 404 for anyone else."""
     job = session.get(ExportJob, export_id)
     if job is None or (job.user_id != user.id and user.role not in (Role.ADMIN.value, Role.LEADER.value)):
-        raise ExportNotFound(f"export {export_id} not found")
+        days = get_settings().export_retention_days
+        raise ExportNotFound(f"export {export_id} not found (finished exports are kept {days} days; ask again)")
     return job
+
+
+def purge_exports(session: Session) -> int:
+    """Delete the exports (and their files) finished more than export_retention_days ago; how many."""
+    cutoff = datetime.now(UTC) - timedelta(days=get_settings().export_retention_days)
+    return len(session.scalars(delete(ExportJob).where(
+        ExportJob.status.in_([ExportStatus.DONE.value, ExportStatus.FAILED.value]), ExportJob.finished_at < cutoff,
+    ).returning(ExportJob.id)).all())
 
 
 def _stale_before() -> datetime:
