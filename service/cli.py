@@ -75,7 +75,10 @@ def _seed(demo: bool) -> None:
             commit(session)
             created = demo_data.seed_demo_tickets(session)
             commit(session)
-            typer.echo(f"demo: {len(users)} users, {len(created)} tickets created")
+            worked = demo_data.progress_demo_tickets(session, created)
+            commit(session)
+            typer.echo(f"demo: {len(users)} users, {len(created)} tickets created"
+                       + (f", worked through: {worked}" if worked else ""))
             _enqueue_new(session)
 
 

@@ -47,7 +47,47 @@ DEMO_TICKETS = [
     ("qijian", "pingyang_aojiang", "consult", "normal", "排污许可证延续办理",
      "企业排污许可证明年到期，想了解延续办理需要准备哪些材料。",
      "平阳县鳌江印刷包装有限公司", "91330326MA2LM1N2P"),
+    # These are worked through at once (see DEMO_PROGRESS), so the dashboard has resolutions to show.
+    ("hotline_96666", "yueqing_beibaixiang", "help", "urgent", "车间线路跳闸频繁",
+     "北白象镇厂区最近一周线路频繁跳闸，多次停电，影响订单交付。",
+     "乐清市北白象精密模具有限公司", "91330382MA2NP3Q4R"),
+    ("bangqiyun", "yueqing_hongqiao", "help", "normal", "电力增容报装进度慢",
+     "新厂房需要电力增容，报装申请提交一个多月还没有批复，影响设备投产。",
+     "乐清市虹桥电子科技有限公司", "91330382MA2QR5P6T"),
+    ("hotline_96666", "yueqing_liushi", "help", "normal", "招工难缺少熟练电工",
+     "企业订单增加，急需招聘熟练电工和装配工，希望人社部门帮助对接招聘会。",
+     "乐清市正泰精工电器有限公司", "91330382MA2AB1C3E"),
+    ("town_centre", "yueqing_liushi", "help", "normal", "厂区门口路灯损坏",
+     "柳市镇工业区厂区门口路灯损坏多日，夜班员工出行不安全，请镇里维修。",
+     "乐清市柳市华电电气有限公司", "91330382MA2AB1C2D"),
+    ("bangqiyun", "yueqing_chengdong", "consult", "normal", "稳岗补贴申领咨询",
+     "想了解今年稳岗返还补贴的申领条件和办理流程。",
+     "乐清市城东智能仪表有限公司", "91330382MA2RT7U8W"),
+    ("hotline_96666", "yueqing_liushi", "help", "normal", "员工社保缴费基数调整",
+     "企业员工社保缴费基数调整后系统无法申报，请人社部门指导。",
+     "乐清市柳市华电电气有限公司", "91330382MA2AB1C2D"),
+    ("zhitongche", "yueqing_liushi", "help", "urgent", "变压器故障停电",
+     "厂区变压器故障导致全面停电，请供电公司紧急抢修。",
+     "乐清市正泰精工电器有限公司", "91330382MA2AB1C3E"),
+    ("hotline_96666", "yueqing_lecheng", "consult", "normal", "小微企业税费减免政策咨询",
+     "想了解今年小微企业增值税和所得税减免政策的适用条件。",
+     "乐清市乐成文具用品有限公司", "91330382MA2UW9X0Y"),
 ]
+
+# title -> how far the demo takes the ticket: accepted (签收), resolved (办结), closed (回访满意 and 归档),
+# instant (即时办结 by the operator during the call). Each step is done by the demo user of the unit the rules
+# chose, through the same pipeline functions the API calls.
+DEMO_PROGRESS = {
+    "车间线路跳闸频繁": "closed", "电力增容报装进度慢": "accepted", "招工难缺少熟练电工": "closed",
+    "厂区门口路灯损坏": "closed", "稳岗补贴申领咨询": "resolved", "员工社保缴费基数调整": "accepted",
+    "变压器故障停电": "closed", "小微企业税费减免政策咨询": "instant",
+}
+INSTANT_ANSWER = "已电话告知小微企业减免政策的适用条件和申报方式，企业表示清楚。"
+OPINIONS = {
+    "yueqing.power": "已派抢修班组到场，更换故障设备，恢复供电并排查线路隐患。",
+    "yueqing.rsj": "已对接企业需求，告知办理流程并安排专人指导，问题已解决。",
+    "tc.yueqing_liushi": "镇企业服务中心已联系相关部门到场处理，问题已解决。",
+}
 
 
 def seed_demo_users(session: Session) -> list[str]:
@@ -77,6 +117,37 @@ def seed_demo_tickets(session: Session) -> list[int]:
         if was_new:
             created.append(ticket.id)
     return created
+
+
+def progress_demo_tickets(session: Session, ticket_ids: list[int]) -> dict[str, int]:
+    """Work the demo tickets named in DEMO_PROGRESS as far as it says (only those just created); counts by stage."""
+    from service.pipeline import actions, resolution, route
+
+    operator = session.scalar(select(User).where(User.username == "operator"))
+    handlers = {u.unit_code: u for u in session.scalars(select(User).where(User.role == Role.HANDLER.value))}
+    done: dict[str, int] = {}
+    for ticket_id in ticket_ids:
+        ticket = session.get(Ticket, ticket_id)
+        stage = DEMO_PROGRESS.get(ticket.title)
+        if stage is None or ticket.status != "new":
+            continue
+        if stage == "instant":
+            resolution.instant_resolve(session, ticket, operator, INSTANT_ANSWER)
+            done[stage] = done.get(stage, 0) + 1
+            continue
+        route.route_ticket(session, ticket_id)
+        handler = handlers.get(ticket.lead_unit_code)
+        if ticket.status != "assigned" or handler is None:
+            continue  # the rules were edited: leave it where routing put it
+        actions.accept(session, ticket, handler)
+        if stage != "accepted":
+            resolution.resolve(session, ticket, handler, OPINIONS.get(handler.unit_code, "问题已解决。"))
+        if stage == "closed":
+            resolution.feedback(session, ticket, operator, satisfaction="satisfied", solved=True,
+                                comment="企业对处理结果满意")
+            resolution.close(session, ticket, operator)
+        done[stage] = done.get(stage, 0) + 1
+    return done
 
 
 def new_ticket_ids(session: Session) -> list[int]:

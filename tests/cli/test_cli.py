@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from models import User
@@ -47,3 +47,25 @@ def test_user_add(session):
     assert user.unit_code == "tc.yueqing_liushi" and user.password_hash != "pw-123456"
     bad = runner.invoke(app, ["user", "add", "li", "--role", "handler", "--password", "pw-123456"])
     assert bad.exit_code == 1 and "unit" in bad.output
+
+
+def test_seed_demo_registers_and_works_tickets_once(session, run_jobs):
+    from models import Ticket
+    from service.pipeline.demo import DEMO_PROGRESS, DEMO_TICKETS, DEMO_USERS
+
+    r = runner.invoke(app, ["seed", "--demo"])
+    assert r.exit_code == 0, r.output
+    assert f"{len(DEMO_USERS)} users, {len(DEMO_TICKETS)} tickets created" in r.output
+    by_title = {t.title: t for t in session.scalars(select(Ticket))}
+    assert len(by_title) == len({t[4] for t in DEMO_TICKETS})
+    expected = {"closed": "closed", "resolved": "resolved", "accepted": "in_progress", "instant": "resolved"}
+    for title, stage in DEMO_PROGRESS.items():
+        assert by_title[title].status == expected[stage], title
+    closed = by_title["变压器故障停电"]
+    assert (closed.lead_unit_code, closed.satisfaction, closed.solved) == ("yueqing.power", "satisfied", True)
+    run_jobs()  # the rest are routed by the worker, as after `hotline up`
+    session.expire_all()
+    assert not [t.title for t in session.scalars(select(Ticket).where(Ticket.status == "new"))]
+    again = runner.invoke(app, ["seed", "--demo"])
+    assert again.exit_code == 0 and "0 users, 0 tickets created" in again.output
+    assert session.scalar(select(func.count()).select_from(Ticket)) == len(DEMO_TICKETS)
