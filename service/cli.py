@@ -129,16 +129,17 @@ def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] =
     from service.migrate import upgrade
 
     configured = get_settings().model_copy()
+    # Counters from this process (the demo seeding), the API, worker and scheduler are added up by /metrics:
+    # the directory must be named before the first metric is made.
+    metrics_dir = (configured.data_dir / "metrics").resolve()
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     db_url, _ = _configure_servers()
     upgrade(db_url)
     _seed(demo)
     settings = get_settings()
     port = port or settings.api_port
-    # Counters from the API, worker and scheduler processes are added up by /metrics.
-    metrics_dir = (settings.data_dir / "metrics").resolve()
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     cli = [sys.executable, "-m", "service.cli"]
     procs = [
         subprocess.Popen([*cli, "api", "--port", str(port)]),
@@ -157,7 +158,9 @@ def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] =
         typer.echo("stopping ...")
         for p in procs:
             if p.poll() is None:
-                p.send_signal(signal.SIGINT)
+                # SIGTERM, not a second SIGINT: after Ctrl-C in a terminal the children already have one, and a
+                # second SIGINT makes uvicorn abandon its graceful shutdown.
+                p.send_signal(signal.SIGTERM)
         for p in procs:
             try:
                 p.wait(timeout=15)
