@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 
 import redis
@@ -31,10 +32,10 @@ def run_worker(burst: bool = False) -> None:
 def run_scheduler(iterations: int | None = None) -> None:
     """Every sweep interval, enqueue the sweep job once per tick, however many schedulers run."""
     interval = get_settings().sweep_interval_seconds
-    stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    stop = threading.Event()  # SIGTERM ends the wait between ticks at once, not at the next tick
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     done = 0
-    while not stop["now"] and (iterations is None or done < iterations):
+    while not stop.is_set() and (iterations is None or done < iterations):
         tick = int(time.time() // interval)
         try:
             # SET NX on the tick: with two schedulers running, only the first enqueues this tick's sweep.
@@ -47,4 +48,4 @@ def run_scheduler(iterations: int | None = None) -> None:
         done += 1
         if iterations is not None and done >= iterations:
             break
-        time.sleep(max(0.0, (tick + 1) * interval - time.time()))
+        stop.wait(max(0.0, (tick + 1) * interval - time.time()))

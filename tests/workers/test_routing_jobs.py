@@ -201,3 +201,23 @@ def test_scheduler_enqueues_one_sweep_per_tick(override_settings):
     run_scheduler(iterations=1)  # a second scheduler in the same tick
     ids = queues.queue(queues.DEFAULT).get_job_ids()
     assert len(ids) == 1 and ids[0].startswith(queues.job_id("sweep-"))
+
+
+def test_scheduler_stops_at_once_on_sigterm():
+    """docker stop / hotline up send SIGTERM; the scheduler must not sleep out its interval first."""
+    import os
+    import signal
+    import sys
+
+    env = {**os.environ, "HOTLINE_SWEEP_INTERVAL_SECONDS": "3600"}
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "scheduler"], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not queues.queue(queues.DEFAULT).get_job_ids() and time.monotonic() < deadline:
+            time.sleep(0.1)  # it has enqueued this tick's sweep and is waiting for the next tick
+        assert queues.queue(queues.DEFAULT).get_job_ids()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
