@@ -31,9 +31,9 @@ every code is read from the reference tables, so the rows are valid), the stat_e
 disabled (ALTER TABLE ... DISABLE TRIGGER) around the load and enabled again, and the secondary indexes of
 ticket and ticket_event are dropped before the COPY and built again after it from their own definitions
 (--keep-indexes COPYs into them instead). Then the production path after a bulk load: the rollups
-rebuilt with service.pipeline.stats.rebuild(session) + commit (timed), then VACUUM (ANALYZE).
-With server defaults the rebuild sorts every exploded fact row (7 per event) on disk: about 5 minutes at
-1M tickets and growing faster than linearly; --rebuild-settings (e.g. work_mem=512MB,enable_sort=off)
+rebuilt with service.pipeline.stats.rebuild(session) + commit (timed), then VACUUM (ANALYZE). The rebuild
+writes the fact rows once to a temporary table and adds them up with GROUPING SETS (the city and every
+dimension in one pass) into the daily and the monthly rollups; --rebuild-settings (e.g. work_mem=512MB)
 sets planner settings on the rebuild's session only (the output says which were used).
 
 Measured at each size, after one warm-up, --repeat times, in rounds that rotate which goes first:
@@ -48,9 +48,9 @@ Baselines, --direct-repeat times (after one warm-up):
                           joined to ticket (the check of the rollups)
   direct unit+month      the same for the heavy call (only with --direct-heavy: minutes at 10M)
   ticket GROUP BY        SELECT channel_code, count(*) FROM ticket WHERE created_at >= 1 January GROUP BY 1
-Also: each rollup statement of the heavy call once under EXPLAIN ANALYZE (rows read, time; whole plans
-with --explain), the rollup tables' row counts, and at the smallest size whether the rollup answer
-equals the direct one.
+Also: each rollup statement of the summary and of the heavy call once under EXPLAIN ANALYZE (rollup rows
+read, time; whole plans with --explain), the rollup tables' row counts, and at the smallest size whether
+the rollup answer equals the direct one.
 
 Goals (the issue): the endpoint answers in under 100 ms at 10 million tickets, and its time grows less
 than 3 times from 100,000 to 10 million (judged on the median, for both calls, at the largest and the
@@ -80,6 +80,7 @@ from _stack import (  # noqa: E402
 
 LEADER, LEADER_PW = "bench-leader", "bench-leader-pw"
 GOAL_MS, GOAL_RATIO, GOAL_SIZE = 100.0, 3.0, 10_000_000
+ROLLUPS = ("stat_daily", "stat_duration", "stat_monthly", "stat_duration_monthly")
 SEED = 20261127
 SH = timezone(timedelta(hours=8))  # Asia/Shanghai has no DST: a fixed offset renders the same local days
 N = "\\N"
@@ -550,8 +551,8 @@ def seed_to(stack: Stack, seeder: Seeder, have: int, target: int, args) -> dict:
 
     with psycopg.connect(url, autocommit=True) as admin:
         t0 = time.perf_counter()
-        admin.execute("VACUUM (ANALYZE) ticket, ticket_event, enterprise, stat_daily, stat_duration, stat_ticket, "
-                      "stat_queue")
+        admin.execute("VACUUM (ANALYZE) ticket, ticket_event, enterprise, stat_daily, stat_duration, stat_monthly, "
+                      "stat_duration_monthly, stat_ticket, stat_queue")
         out["vacuum_s"] = time.perf_counter() - t0
         out["db_bytes"] = admin.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     return out
@@ -647,7 +648,7 @@ def explain(engine, statement: str, params: dict, full: bool) -> tuple[float, in
 
     def walk(node):
         nonlocal rows
-        if node.get("Relation Name") in ("stat_daily", "stat_duration"):
+        if node.get("Relation Name") in ROLLUPS:
             rows += int(node.get("Actual Rows", 0)) * int(node.get("Actual Loops", 1))
         for child in node.get("Plans", []):
             walk(child)
@@ -657,8 +658,8 @@ def explain(engine, statement: str, params: dict, full: bool) -> tuple[float, in
 
 
 def describe(statement: str) -> str:
-    s = " ".join(statement.split())
-    table = "stat_duration" if "FROM stat_duration" in s else ("stat_daily" if "FROM stat_daily" in s else "events")
+    s = " ".join(statement.split()) + " "
+    table = "+".join(t for t in ROLLUPS if f"FROM {t} " in s) or "events"
     if "value AS k" in s:
         what = "groups"
     elif "date_trunc" in s:
@@ -775,22 +776,24 @@ def rollup_profile(engine, size: int, args) -> list[list]:
     today = datetime.now(SH).date()
     jan1 = date(today.year, 1, 1)
     with Session(engine) as session:
-        stmts = capture_statements(engine, lambda: stats_query.summary(session, start=jan1, end=today,
-                                                                       group_by="unit", trend="month"))
-        session.rollback()
-        counts = session.execute(text("""
-            SELECT 'stat_daily' AS t, dim, count(*) FROM stat_daily GROUP BY dim
-            UNION ALL SELECT 'stat_duration', dim, count(*) FROM stat_duration GROUP BY dim ORDER BY 1, 2""")).all()
+        stmts = []
+        for call, kw in (("summary", {}), ("unit+month", {"group_by": "unit", "trend": "month"})):
+            stmts += [(call, *st) for st in capture_statements(
+                engine, lambda: stats_query.summary(session, start=jan1, end=today, **kw))]
+            session.rollback()
+        counts = session.execute(text(" UNION ALL ".join(
+            f"(SELECT '{t}' AS t, dim, count(*) FROM {t} GROUP BY dim ORDER BY dim)" for t in ROLLUPS))).all()
         sizes = session.execute(text(
-            "SELECT pg_total_relation_size('stat_daily'), pg_total_relation_size('stat_duration')")).one()
+            "SELECT " + ", ".join(f"pg_total_relation_size('{t}')" for t in ROLLUPS))).one()
     print(f"  rollup rows ({human(size)}): " + ", ".join(f"{t}[{d}] {n:,}" for t, d, n in counts)
-          + f"; stat_daily {sizes[0] / 2**20:,.1f} MiB, stat_duration {sizes[1] / 2**20:,.1f} MiB")
+          + "; " + ", ".join(f"{t} {b / 2**20:,.1f} MiB" for t, b in zip(ROLLUPS, sizes)))
     out = []
-    for statement, params in stmts:
+    for call, statement, params in stmts:
         ms, nrows, plan = explain(engine, statement, params, args.explain)
-        out.append([human(size), describe(statement), nrows, ms])
+        out.append([human(size), call, describe(statement), nrows, ms])
         if args.explain:
-            print(f"\n  EXPLAIN ANALYZE ({human(size)}, {describe(statement)}):\n    {' '.join(statement.split())}")
+            print(f"\n  EXPLAIN ANALYZE ({human(size)}, {call}, {describe(statement)}):\n"
+                  f"    {' '.join(statement.split())}")
             print("\n".join("    " + line for line in plan.splitlines()))
     return out
 
@@ -919,9 +922,9 @@ def report(seed_rows, result_rows, profile_rows, medians, measured, skipped, set
     print_table(["size", "what", "median ms", "best ms", "runs"],
                 [r[:2] + [round(r[2], 1), round(r[3], 1), r[4]] for r in result_rows],
                 title="Summary: endpoint, in-process from the rollups, and the direct GROUP BY baselines")
-    print_table(["size", "statement (group_by=unit&trend=month)", "rollup rows read", "exec ms"],
-                [[r[0], r[1], r[2], round(r[3], 1)] for r in profile_rows],
-                title="The heavy call's statements under EXPLAIN ANALYZE")
+    print_table(["size", "call", "statement", "rollup rows read", "exec ms"],
+                [r[:4] + [round(r[4], 1)] for r in profile_rows],
+                title="The statements of the summary and of the heavy call under EXPLAIN ANALYZE")
     if not measured:
         print("nothing measured")
         return

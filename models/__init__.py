@@ -3,7 +3,7 @@ from models.base import Base
 from models.enterprise import Enterprise
 from models.enums import OPEN_STATUSES, RequestType, Role, TicketStatus, Urgency
 from models.export import ExportJob
-from models.stats import StatDaily, StatDuration, StatQueue, StatTicket
+from models.stats import StatDaily, StatDuration, StatDurationMonthly, StatMonthly, StatQueue, StatTicket
 from models.reference import Category, Chain, Channel, County, ReferenceVersion, Tier, Town, Unit
 from models.notification import Notification, NotificationAttempt
 from models.ticket import Ticket, TicketClock, TicketEvent, ticket_number_seq
@@ -12,5 +12,6 @@ from models.user import User
 __all__ = [
     "Base", "Category", "Notification", "NotificationAttempt", "TicketClock", "Chain", "Channel", "County", "Enterprise", "ExportJob", "OPEN_STATUSES", "ReferenceVersion",
     "RequestType", "Role", "Ticket", "TicketEvent", "TicketStatus", "Tier", "Town", "Unit", "Urgency", "User",
-    "ticket_number_seq", "StatDaily", "StatDuration", "StatQueue", "StatTicket",
+    "ticket_number_seq", "StatDaily", "StatDuration", "StatDurationMonthly", "StatMonthly", "StatQueue",
+    "StatTicket",
 ]

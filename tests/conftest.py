@@ -28,7 +28,7 @@ with db.session_factory()() as _s:
     db.commit(_s)
 
 DATA_TABLES = ("ticket_event, ticket, enterprise, app_user, notification, notification_attempt, ticket_clock, "
-               "stat_daily, stat_duration, stat_ticket, stat_queue")
+               "stat_daily, stat_duration, stat_monthly, stat_duration_monthly, stat_ticket, stat_queue")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -4,6 +4,7 @@ A trigger queues a ticket whenever it gets an event or changes a dimension. `ref
 of the queue and, per ticket, subtracts what the ticket contributed last time (recomputed from the
 append-only events up to the last one counted, under the dimensions it was counted under) and adds
 what it contributes now. `rebuild` recomputes everything from scratch; both give the direct count.
+Both write the daily rollups and, in the same statements, the monthly ones (a month = the sum of its days).
 """
 from __future__ import annotations
 
@@ -15,30 +16,71 @@ from service.pipeline.stats_facts import TICKET_DIMS, facts_sql
 
 REFRESH_LOCK = 727_274_001  # one refresher at a time: two would both subtract the same old contribution
 
-_EXPLODE = "CROSS JOIN LATERAL (VALUES ('all', '')" + "".join(f", ('{d}', f.{d})" for d in DIMENSIONS) + ") AS x(dim, value)"
-_SUMS = ", ".join(f"sum(f.{c} * f.sign) AS {c}" for c in COUNTERS)
-_NONZERO = " OR ".join(f"sum(f.{c} * f.sign) <> 0" for c in COUNTERS)
-_ADD = ", ".join(f"{c} = stat_daily.{c} + excluded.{c}" for c in COUNTERS)
+# One pass over the facts adds them up for the whole city ('all') and per value of every dimension at once.
+_DIM = "CASE " + " ".join(f"WHEN GROUPING(f.{d}) = 0 THEN '{d}'" for d in DIMENSIONS) + " ELSE 'all' END"
+_VALUE = "CASE " + " ".join(f"WHEN GROUPING(f.{d}) = 0 THEN f.{d}" for d in DIMENSIONS) + " ELSE '' END"
+_SIGNED = ", ".join(f"(f.{c} * f.sign)::smallint AS {c}" for c in COUNTERS)
+_SUMS = ", ".join(f"sum(f.{c}) AS {c}" for c in COUNTERS)
+_NONZERO = " OR ".join(f"sum({c}) <> 0" for c in COUNTERS)
 _COLS = ", ".join(COUNTERS)
+_MONTH = "date_trunc('month', day::timestamp)::date"  # calendar arithmetic, whatever the session's time zone
+
+
+def _grouping_sets(*keys: str) -> str:
+    """(keys), (keys, f.unit), (keys, f.county), ...: the city-wide cell and one per dimension value."""
+    return ", ".join(f"({', '.join([*keys, *extra])})" for extra in ([], *([f"f.{d}"] for d in DIMENSIONS)))
 
 
 def _signed(sql: str, sign: int) -> str:
     return f"SELECT q.*, {sign} AS sign FROM ({sql}) q"
 
 
-def _apply(session: Session, facts: str) -> None:
-    """Add the signed fact rows of `facts` into the rollups."""
+def _upsert(table: str, key: str, fresh: bool) -> str:
+    """The conflict clause adding a delta row into an existing one (none when the tables were just emptied)."""
+    if fresh:
+        return ""
+    cols = ("n",) if "duration" in table else COUNTERS
+    return f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in cols)
+
+
+def _apply(session: Session, facts: str, fresh: bool = False) -> None:
+    """Add the signed fact rows of `facts` into the daily rollups, and the same sums into the monthly ones.
+
+    The facts are written once to a temporary table and analysed, so that the planner knows how few days
+    and values there are and adds them up in one pass for all grouping sets. Each statement sums them per
+    day and dimension value and writes those sums both to the day's rows and, added up per month, to the
+    month's rows: a month always equals the sum of its days. `fresh`: the rollups are empty (rebuild)."""
     session.execute(text(f"""
-        INSERT INTO stat_daily (dim, value, day, {_COLS})
-        SELECT x.dim, x.value, f.day, {_SUMS} FROM ({facts}) f {_EXPLODE}
-        GROUP BY x.dim, x.value, f.day HAVING {_NONZERO}
-        ON CONFLICT (dim, value, day) DO UPDATE SET {_ADD}"""))
+        CREATE TEMP TABLE stat_fact ON COMMIT DROP AS
+        SELECT f.day, f.unit, f.county, f.town, f.channel, f.category, f.request_type, {_SIGNED},
+               f.bucket, f.sign::smallint AS sign
+        FROM ({facts}) f"""))
+    session.execute(text("ANALYZE stat_fact"))
     session.execute(text(f"""
-        INSERT INTO stat_duration (dim, value, day, bucket, n)
-        SELECT x.dim, x.value, f.day, f.bucket, sum(f.sign) FROM ({facts}) f {_EXPLODE}
-        WHERE f.bucket IS NOT NULL
-        GROUP BY x.dim, x.value, f.day, f.bucket HAVING sum(f.sign) <> 0
-        ON CONFLICT (dim, value, day, bucket) DO UPDATE SET n = stat_duration.n + excluded.n"""))
+        WITH delta AS MATERIALIZED (
+            SELECT {_DIM} AS dim, {_VALUE} AS value, f.day, {_SUMS} FROM stat_fact f
+            GROUP BY GROUPING SETS ({_grouping_sets("f.day")}) HAVING {_NONZERO}),
+        daily AS (
+            INSERT INTO stat_daily (dim, value, day, {_COLS})
+            SELECT dim, value, day, {_COLS} FROM delta ORDER BY dim, value, day
+            {_upsert("stat_daily", "dim, value, day", fresh)})
+        INSERT INTO stat_monthly (dim, value, month, {_COLS})
+        SELECT dim, value, {_MONTH}, {", ".join(f"sum({c})" for c in COUNTERS)} FROM delta
+        GROUP BY 1, 2, 3 HAVING {_NONZERO}
+        {_upsert("stat_monthly", "dim, value, month", fresh)}"""))
+    session.execute(text(f"""
+        WITH delta AS MATERIALIZED (
+            SELECT {_DIM} AS dim, {_VALUE} AS value, f.day, f.bucket, sum(f.sign) AS n FROM stat_fact f
+            WHERE f.bucket IS NOT NULL
+            GROUP BY GROUPING SETS ({_grouping_sets("f.day", "f.bucket")}) HAVING sum(f.sign) <> 0),
+        daily AS (
+            INSERT INTO stat_duration (dim, value, day, bucket, n)
+            SELECT dim, value, day, bucket, n FROM delta ORDER BY dim, value, day, bucket
+            {_upsert("stat_duration", "dim, value, day, bucket", fresh)})
+        INSERT INTO stat_duration_monthly (dim, value, month, bucket, n)
+        SELECT dim, value, {_MONTH}, bucket, sum(n) FROM delta GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
+        {_upsert("stat_duration_monthly", "dim, value, month, bucket", fresh)}"""))
+    session.execute(text("DROP TABLE stat_fact"))
 
 
 def refresh(session: Session, batch: int = 2000) -> int:
@@ -73,13 +115,14 @@ def refresh(session: Session, batch: int = 2000) -> int:
 def rebuild(session: Session) -> None:
     """Recompute every rollup from the whole event history (after a bulk load, or to repair)."""
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK})
-    session.execute(text("TRUNCATE stat_daily, stat_duration, stat_ticket, stat_queue"))
-    _apply(session, _signed(facts_sql(TICKET_DIMS), 1))
+    session.execute(text("TRUNCATE stat_daily, stat_duration, stat_monthly, stat_duration_monthly, stat_ticket, "
+                         "stat_queue"))
+    _apply(session, _signed(facts_sql(TICKET_DIMS), 1), fresh=True)
     session.execute(text(f"""
         INSERT INTO stat_ticket (ticket_id, county, town, channel, category, request_type, last_event_id)
-        SELECT d.ticket_id, d.county, d.town, d.channel, d.category, d.request_type,
-               coalesce((SELECT max(id) FROM ticket_event WHERE ticket_id = d.ticket_id), 0)
-        FROM {TICKET_DIMS} d"""))
+        SELECT d.ticket_id, d.county, d.town, d.channel, d.category, d.request_type, coalesce(e.last_event_id, 0)
+        FROM {TICKET_DIMS} d LEFT JOIN (
+            SELECT ticket_id, max(id) AS last_event_id FROM ticket_event GROUP BY ticket_id) e USING (ticket_id)"""))
 
 
 def backlog(session: Session) -> int:

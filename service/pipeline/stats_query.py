@@ -55,10 +55,11 @@ class Cells:
         self.counters: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
         self.hist: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
-    def add_counters(self, key: str, row) -> None:
+    def add_counters(self, key: str, values) -> None:
+        """Add one row's counters, in the order of COUNTERS."""
         cell = self.counters[key]
-        for c in COUNTERS:
-            cell[c] += int(getattr(row, c) or 0)
+        for c, v in zip(COUNTERS, values):
+            cell[c] += int(v or 0)
 
     def metrics(self, key: str) -> dict:
         return metrics(self.counters[key] if key in self.counters else dict.fromkeys(COUNTERS, 0), self.hist.get(key, {}))
@@ -82,16 +83,59 @@ def _bucket_expr(trend: str | None, column: str) -> str:
     return f"to_char(date_trunc('{trend}', {column}), 'YYYY-MM-DD')" if trend else "''"
 
 
+def _next_month(d: date) -> date:
+    """The first day of the month after d's."""
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _spans(start: date, end: date, months: bool) -> list[tuple[str, date, date]]:
+    """The period as ('month', first, last month start) for its whole calendar months (when months is
+    asked for and there are any) and ('day', first, last day) for the days outside them."""
+    first = start if start.day == 1 else _next_month(start)
+    after = (end + timedelta(days=1)).replace(day=1)  # the first day after the last whole month
+    if not months or first >= after:
+        return [("day", start, end)]
+    out = [("month", first, (after - timedelta(days=1)).replace(day=1))]
+    if start < first:
+        out.append(("day", start, first - timedelta(days=1)))
+    if after <= end:
+        out.append(("day", after, end))
+    return out
+
+
+_TABLES = {"day": ("stat_daily", "stat_duration"), "month": ("stat_monthly", "stat_duration_monthly")}
+
+
 def from_rollups(session: Session, *, start: date, end: date, dim: str, value: str | None, group_dim: str | None,
                  trend: str | None, durations: bool = True) -> Cells:
-    """Cells keyed by group value or trend bucket, read from stat_daily / stat_duration."""
-    key = "value" if group_dim else _bucket_expr(trend, "day")
+    """Cells keyed by group value or trend bucket, read from the rollups.
+
+    The whole calendar months of the period come from stat_monthly / stat_duration_monthly and only the days
+    of the partial months at its edges from stat_daily / stat_duration; a trend by day or week reads days.
+    A month's row is the sum of its days' rows, so either way the answer is the same."""
     read_dim = group_dim or dim
-    where = "dim = :dim AND day BETWEEN :start AND :end" + (" AND value = :value" if value is not None and not group_dim else "")
-    params = {"dim": read_dim, "start": start, "end": end, "value": value}
-    return _read(session, params, f"SELECT {key} AS k, {_SUMS} FROM stat_daily WHERE {where} GROUP BY 1",
-                 f"SELECT {key} AS k, bucket, sum(n)::bigint AS n FROM stat_duration WHERE {where} GROUP BY 1, 2"
-                 if durations else None)
+    one_value = value is not None and not group_dim
+    by_date = trend is not None and not group_dim
+    params: dict = {"dim": read_dim, "value": value}
+    counters, histograms = [], []
+    for i, (grain, lo, hi) in enumerate(_spans(start, end, months=trend in (None, "month"))):
+        # grain is also the date column: stat_daily.day, stat_monthly.month
+        key = "value" if group_dim else (f"date_trunc('{trend}', {grain})" if trend else "''")
+        where = f"dim = :dim{' AND value = :value' if one_value else ''} AND {grain} BETWEEN :lo{i} AND :hi{i}"
+        params[f"lo{i}"], params[f"hi{i}"] = lo, hi
+        counter_table, duration_table = _TABLES[grain]
+        counters.append(f"SELECT {key} AS k, {_SUMS} FROM {counter_table} WHERE {where} GROUP BY 1")
+        histograms.append(f"SELECT {key} AS k, bucket, sum(n)::bigint AS n FROM {duration_table} WHERE {where} "
+                          "GROUP BY 1, 2")
+
+    def keyed(parts: list[str], columns: str) -> str:
+        """The parts one after the other; trend buckets are rendered once grouped (not for every row read)."""
+        if not by_date:
+            return " UNION ALL ".join(parts)
+        return f"SELECT to_char(k, 'YYYY-MM-DD') AS k, {columns} FROM ({' UNION ALL '.join(parts)}) s"
+
+    return _read(session, params, keyed(counters, ", ".join(COUNTERS)),
+                 keyed(histograms, "bucket, n") if durations else None)
 
 
 def direct(session: Session, *, start: date, end: date, unit: str | None, group_dim: str | None,
@@ -111,11 +155,13 @@ def direct(session: Session, *, start: date, end: date, unit: str | None, group_
 
 
 def _read(session: Session, params: dict, counters_sql: str, histogram_sql: str | None) -> Cells:
+    """Cells from rows (k, counters...) and (k, bucket, n); a key may come in several rows (they add up)."""
     cells = Cells()
-    for row in session.execute(text(counters_sql), params):
-        cells.add_counters(row.k, row)
-    for row in session.execute(text(histogram_sql), params) if histogram_sql else ():
-        cells.hist[row.k][row.bucket] += row.n
+    for row in session.execute(text(counters_sql), params).all():  # all(): one fetch, not one per row
+        cells.add_counters(row[0], row[1:])
+    hist = cells.hist
+    for k, bucket, n in session.execute(text(histogram_sql), params).all() if histogram_sql else ():
+        hist[k][bucket] += n
     return cells
 
 

@@ -1,13 +1,14 @@
 """Leadership's numbers on hand-built histories, and rollups that always equal a direct count."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
 from models import Role
+from models.stats import COUNTERS
 from service import db
 from service.pipeline import stats, stats_query
 from tests.factories import login, make_uscc, ticket_body
@@ -126,3 +127,124 @@ def test_refreshing_twice_changes_nothing(history, session):
     jobs.refresh_stats()
     assert session.execute(text("SELECT * FROM stat_daily ORDER BY dim, value, day")).all() == before
     assert stats.backlog(session) == 0
+
+
+# --- per-month rollups -------------------------------------------------------------------------------------------
+
+SHIFT_DAYS = {"t1": 95, "t2": 40, "t3": 13, "t4": 61}  # each ticket's history moved back this far: several months
+
+
+def _spread_over_months(session, history):
+    """Move each ticket's whole history back by a different number of days, then count it all again."""
+    session.execute(text("ALTER TABLE ticket_event DISABLE TRIGGER ticket_event_append_only"))  # only to set up
+    for name, days in SHIFT_DAYS.items():
+        session.execute(text("UPDATE ticket_event SET at = at - make_interval(days => :d) WHERE ticket_id = :id"),
+                        {"d": days, "id": history[name]["id"]})
+    session.execute(text("ALTER TABLE ticket_event ENABLE TRIGGER ticket_event_append_only"))
+    stats.rebuild(session)
+    db.commit(session)
+
+
+def _assert_months_are_sums_of_days(session):
+    """stat_monthly / stat_duration_monthly equal their days added up (cells adding up to nothing aside)."""
+    sums = ", ".join(f"sum({c})" for c in COUNTERS)
+    nonzero = " OR ".join(f"sum({c}) <> 0" for c in COUNTERS)
+    month = "date_trunc('month', day::timestamp)::date"
+    days = session.execute(text(f"SELECT dim, value, {month}, {sums} FROM stat_daily GROUP BY 1, 2, 3 "
+                                f"HAVING {nonzero} ORDER BY 1, 2, 3")).all()
+    months = session.execute(text(f"SELECT dim, value, month, {sums} FROM stat_monthly GROUP BY 1, 2, 3 "
+                                  f"HAVING {nonzero} ORDER BY 1, 2, 3")).all()
+    assert len({r[2] for r in months}) >= 3 and days == months
+    days = session.execute(text(f"SELECT dim, value, {month}, bucket, sum(n) FROM stat_duration GROUP BY 1, 2, 3, 4 "
+                                "HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4")).all()
+    months = session.execute(text("SELECT dim, value, month, bucket, sum(n) FROM stat_duration_monthly "
+                                  "GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4")).all()
+    assert days and days == months
+
+
+def _periods():
+    """Periods of whole months with partial ones at either edge, within one month, and of whole months only."""
+    month0 = (TODAY - timedelta(days=100)).replace(day=1)
+    return [
+        (TODAY - timedelta(days=100), TODAY),
+        (month0 + timedelta(days=9), (TODAY.replace(day=1) - timedelta(days=1)).replace(day=17)),
+        (month0, TODAY.replace(day=1) - timedelta(days=1)),
+        (month0 + timedelta(days=3), month0 + timedelta(days=20)),
+        (month0 + timedelta(days=5), (month0 + timedelta(days=40)).replace(day=4)),
+        (TODAY.replace(day=1), TODAY),
+        (TODAY, TODAY),
+    ]
+
+
+def _assert_periods_equal_direct(session):
+    for start, end in _periods():
+        period = {"start": start, "end": end}
+        for group_by, trend in ((None, None), (None, "month"), ("unit", "month"), ("category", None), (None, "week"),
+                                ("town", "day")):
+            fast = stats_query.summary(session, **period, group_by=group_by, trend=trend, group_durations=True)
+            slow = stats_query.summary(session, **period, group_by=group_by, trend=trend, use_rollups=False,
+                                       group_durations=True)
+            assert fast == slow, (start, end, group_by, trend)
+        for unit in ("yueqing.power", "yueqing.rsj"):
+            assert stats_query.summary(session, **period, unit=unit, trend="month") == \
+                stats_query.summary(session, **period, unit=unit, trend="month", use_rollups=False), (start, end, unit)
+
+
+def test_months_equal_their_days_through_changes(history, session, client, run_jobs):
+    _spread_over_months(session, history)
+    _assert_months_are_sums_of_days(session)
+    op, disp = login(client, "op2"), login(client, "disp2", Role.DISPATCHER)
+    power = login(client, "power2", Role.HANDLER, "yueqing.power")
+    more = client.post("/api/v1/tickets", json=ticket_body(enterprise={"name": "某新企业", "uscc": make_uscc(9)}),
+                       headers=op).json()
+    run_jobs()
+    do(client, disp, more["id"], "transfer", lead_unit="yueqing.jxj")           # 改派
+    do(client, op, history["t1"]["id"], "feedback", satisfaction="unsatisfied", solved=False)
+    do(client, disp, history["t1"]["id"], "reopen", reason="企业反映问题复发")       # 重办 of a ticket counted months ago
+    do(client, power, history["t1"]["id"], "resolve", opinion="再次处理")
+    do(client, disp, history["t4"]["id"], "unmerge")
+    do(client, op, history["t4"]["id"], "merge", into_ticket_id=more["id"])       # 并单 into another ticket
+    session.execute(text("UPDATE ticket SET category_code = 'legal' WHERE id = :id"), {"id": history["t2"]["id"]})
+    db.commit(session)
+    jobs.refresh_stats()
+    _assert_months_are_sums_of_days(session)
+    _assert_periods_equal_direct(session)
+    # The rebuild writes the same days and months as the incremental refreshes.
+    tables = ("stat_daily", "stat_duration", "stat_monthly", "stat_duration_monthly")
+    nonzero = {"stat_duration": "n <> 0", "stat_duration_monthly": "n <> 0"}
+    read = lambda t: session.execute(text(  # noqa: E731
+        f"SELECT * FROM {t} WHERE {nonzero.get(t, ' OR '.join(f'{c} <> 0' for c in COUNTERS))} ORDER BY 1, 2, 3, 4")
+    ).all()
+    before = {t: read(t) for t in tables}
+    stats.rebuild(session)
+    db.commit(session)
+    assert {t: read(t) for t in tables} == before
+    _assert_months_are_sums_of_days(session)
+
+
+def test_summary_over_whole_and_partial_months_equals_a_direct_count(history, session):
+    _spread_over_months(session, history)
+    _assert_periods_equal_direct(session)
+    # this year to date, as the endpoint's default, with its months read whole
+    year = stats_query.summary(session, **PERIOD, trend="month")
+    assert year == stats_query.summary(session, **PERIOD, trend="month", use_rollups=False)
+    this_year = [d for d in SHIFT_DAYS.values() if TODAY - timedelta(days=d) >= PERIOD["start"]]
+    assert year["totals"]["received"] == len(this_year)
+
+
+def test_spans_cover_the_period_once():
+    """Whole months (read from the monthly rollups) and edge days together are exactly the period's days."""
+    first = date(2023, 12, 1)
+    for offset in range(0, 430, 7):
+        for length in (0, 1, 27, 28, 30, 31, 45, 59, 60, 61, 92, 400):
+            start = first + timedelta(days=offset)
+            end = start + timedelta(days=length)
+            days = []
+            for grain, lo, hi in stats_query._spans(start, end, months=True):
+                if grain == "month":
+                    assert lo.day == 1 and hi.day == 1 and lo >= start
+                    hi = stats_query._next_month(hi) - timedelta(days=1)
+                    assert hi <= end
+                days += [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
+            assert sorted(days) == [start + timedelta(days=i) for i in range(length + 1)], (start, end)
+            assert stats_query._spans(start, end, months=False) == [("day", start, end)]
