@@ -5,14 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from models import Role, TicketClock, User
+from models import Role, Ticket, TicketClock, User
 from service.api import present
 from service.api.deps import CurrentUser, require
 from service.config import get_settings
 from service.db import SessionDep, after_commit, commit
 from service.errors import Forbidden
 from service.pipeline import dedupe, events, resolution, tickets
-from service.pipeline.intake import create_ticket
+from service.pipeline.intake import register_ticket
 from service.api.filters import ticket_filter
 from service.pipeline.tickets import TicketFilter
 from service.schemas.common import Page
@@ -37,12 +37,12 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
              unit_code: str | None, system: str = "intake") -> Response:
     """Shared by every intake path: create once, ask for routing after the commit, answer 201 (new) or 200
     (already registered) with the ticket as JSON."""
-    ticket, created = create_ticket(session, data, channel=channel, external_id=external_id, user=user,
-                                    registered_by_unit=unit_code, system=system)
+    ticket, created = register_ticket(session, data, channel=channel, external_id=external_id, user=user,
+                                      registered_by_unit=unit_code, system=system)
     duplicates = dedupe.possible_duplicates(session, ticket) if created else []
     answer = getattr(data, "instant_answer", None)
-    if created and answer:
-        ticket = resolution.instant_resolve(session, ticket, user, answer)  # same transaction: never half-done
+    if created and answer:  # same transaction: never half-done
+        ticket = resolution.instant_resolve(session, session.get(Ticket, ticket.id), user, answer)
     elif created:
         after_commit(session, request_routing_safely)
     if created:

@@ -73,8 +73,8 @@ def _statements():
                                       segments)
             SELECT id, :total_seconds, :accept_seconds, :handle_seconds, :paused_seconds,
                    CAST(:segments AS jsonb) FROM t)
-        SELECT {names} FROM t""").columns(*columns)
-    return enterprise, select(Ticket).from_statement(ticket)
+        SELECT {names} FROM t""")
+    return enterprise, ticket
 
 
 def place(data: TicketFields) -> tuple[str | None, str | None]:
@@ -91,7 +91,18 @@ def place(data: TicketFields) -> tuple[str | None, str | None]:
 def create_ticket(session: Session, data: TicketFields, *, channel: str, external_id: str | None,
                   user: User | None, registered_by_unit: str | None = None,
                   system: str = "intake") -> tuple[Ticket, bool]:
-    """Insert the ticket, or return the one already filed under (channel, external_id). Returns (ticket, created).
+    """Insert the ticket, or return the one already filed under (channel, external_id). Returns (ticket, created)
+    with the ticket as an ORM object."""
+    ticket, created = register_ticket(session, data, channel=channel, external_id=external_id, user=user,
+                                      registered_by_unit=registered_by_unit, system=system)
+    return (session.get(Ticket, ticket.id) if created else ticket), created
+
+
+def register_ticket(session: Session, data: TicketFields, *, channel: str, external_id: str | None,
+                    user: User | None, registered_by_unit: str | None = None, system: str = "intake"):
+    """What create_ticket does, in two round trips and without the ORM on the way back: a new ticket is returned
+    as a read-only row with every column of ticket (enough to present it), one already registered as the ORM
+    object. Returns (ticket, created).
 
     The enterprise is created or refreshed (a blank never erases a known value); a ticket that names neither
     county nor town takes the enterprise's known ones.
@@ -100,7 +111,8 @@ def create_ticket(session: Session, data: TicketFields, *, channel: str, externa
     enterprise_sql, ticket_sql = _statements()
     county, town = place(data)
     ent = data.enterprise
-    rows = session.execute(enterprise_sql, {
+    conn = session.connection()
+    rows = conn.execute(enterprise_sql, {
         "uscc": ent.uscc, "name": ent.name, "county": county, "town": town, "chain": ent.chain, "tier": ent.tier,
         "above_scale": ent.above_scale, "days": settings.dedupe_days, "candidates": dedupe.CANDIDATE_LIMIT,
     }).all()
@@ -110,7 +122,7 @@ def create_ticket(session: Session, data: TicketFields, *, channel: str, externa
     text_ = f"{data.title} {data.description}"
     found = dedupe.similar(text_, [r for r in rows if r.id is not None])
     clock = clocks.Clocks().as_row()
-    ticket = session.scalar(ticket_sql, {
+    ticket = conn.execute(ticket_sql, {
         "tz": settings.timezone, "channel": channel, "external_id": external_id, "enterprise_id": first.enterprise_id,
         "enterprise_name": ent.name, "uscc": ent.uscc, "contact_name": data.contact.name,
         "contact_phone": data.contact.phone, "county": county, "town": town, "request_type": data.request_type.value,
@@ -122,7 +134,7 @@ def create_ticket(session: Session, data: TicketFields, *, channel: str, externa
         "payload": json.dumps({"channel": channel, "external_id": external_id, "repeat": bool(found)},
                               ensure_ascii=False),
         **clock, "segments": json.dumps(clock["segments"]),
-    })
+    }).first()
     if ticket is None:
         existing = session.scalar(select(Ticket).where(Ticket.channel_code == channel, Ticket.external_id == external_id))
         return existing, False
