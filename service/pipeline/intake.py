@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from types import SimpleNamespace
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from models import Ticket, User
+from models import Ticket, TicketStatus, User
 from service.config import get_settings
 from service.db import after_commit
 from service.errors import field_error
@@ -18,9 +19,16 @@ from service.pipeline.textsearch import token_string
 from service.schemas.ticket import TicketFields
 
 
-def _ticket_columns() -> list:
+def _ticket_columns() -> list[str]:
     """Every column of ticket but the search vector (deferred: never read back)."""
-    return [c for c in Ticket.__table__.columns if c.name != "search_vector"]
+    return [c.name for c in Ticket.__table__.columns if c.name != "search_vector"]
+
+
+def _returned_columns() -> list[str]:
+    """What the database decides for a new ticket (its id, number and every server default); the rest of a new
+    ticket is what the request gave, or empty."""
+    return [c.name for c in Ticket.__table__.columns
+            if c.name in ("id", "number") or c.server_default is not None or c.identity is not None]
 
 
 @lru_cache
@@ -49,8 +57,7 @@ def _statements():
             SELECT t.id, t.number, t.title, t.description, t.status, t.category_code FROM ticket t
             WHERE t.enterprise_id = ent.id AND t.created_at >= now() - make_interval(days => :days)
             ORDER BY t.id DESC LIMIT :candidates) e ON true""")
-    columns = _ticket_columns()
-    names = ", ".join(c.name for c in columns)
+    names = ", ".join(_returned_columns())
     ticket = text(f"""
         WITH t AS (
             INSERT INTO ticket (number, channel_code, external_id, enterprise_id, enterprise_name, uscc, contact_name,
@@ -61,7 +68,7 @@ def _statements():
                         || lpad(nextval('ticket_number_seq')::text, 7, '0'),
                     :channel, :external_id, :enterprise_id, :enterprise_name, :uscc, :contact_name, :contact_phone,
                     :county, :town, :request_type, :category, :urgency, :title, :description,
-                    to_tsvector('simple', :tokens), 'new', :unit, :created_by,
+                    to_tsvector('simple', :tokens), :status, :unit, :created_by,
                     coalesce(CAST(:received_at AS timestamptz), now()))
             ON CONFLICT (channel_code, external_id) WHERE external_id IS NOT NULL DO NOTHING
             RETURNING {names}),
@@ -101,8 +108,8 @@ def create_ticket(session: Session, data: TicketFields, *, channel: str, externa
 def register_ticket(session: Session, data: TicketFields, *, channel: str, external_id: str | None,
                     user: User | None, registered_by_unit: str | None = None, system: str = "intake"):
     """What create_ticket does, in two round trips and without the ORM on the way back: a new ticket is returned
-    as a read-only row with every column of ticket (enough to present it), one already registered as the ORM
-    object. Returns (ticket, created).
+    as a read-only object with every column of ticket (what the request gave, what the database set), one
+    already registered as the ORM object. Returns (ticket, created).
 
     The enterprise is created or refreshed (a blank never erases a known value); a ticket that names neither
     county nor town takes the enterprise's known ones.
@@ -122,22 +129,30 @@ def register_ticket(session: Session, data: TicketFields, *, channel: str, exter
     text_ = f"{data.title} {data.description}"
     found = dedupe.similar(text_, [r for r in rows if r.id is not None])
     clock = clocks.Clocks().as_row()
-    ticket = conn.execute(ticket_sql, {
+    given = {"channel_code": channel, "external_id": external_id, "enterprise_id": first.enterprise_id,
+             "enterprise_name": ent.name, "uscc": ent.uscc, "contact_name": data.contact.name,
+             "contact_phone": data.contact.phone, "county_code": county, "town_code": town,
+             "request_type": data.request_type.value, "category_code": data.category, "urgency": data.urgency.value,
+             "title": data.title, "description": data.description, "registered_by_unit_code": registered_by_unit,
+             "created_by_id": user.id if user else None, "status": TicketStatus.NEW.value}
+    row = conn.execute(ticket_sql, {
         "tz": settings.timezone, "channel": channel, "external_id": external_id, "enterprise_id": first.enterprise_id,
         "enterprise_name": ent.name, "uscc": ent.uscc, "contact_name": data.contact.name,
         "contact_phone": data.contact.phone, "county": county, "town": town, "request_type": data.request_type.value,
         "category": data.category, "urgency": data.urgency.value, "title": data.title,
         "description": data.description, "tokens": token_string(f"{text_} {ent.name}"),
-        "unit": registered_by_unit, "created_by": user.id if user else None, "received_at": data.received_at,
+        "unit": registered_by_unit, "created_by": given["created_by_id"], "received_at": data.received_at,
+        "status": given["status"],
         "actor": events.actor_name(user, system),
         "event_unit": registered_by_unit if registered_by_unit is not None else (user.unit_code if user else None),
         "payload": json.dumps({"channel": channel, "external_id": external_id, "repeat": bool(found)},
                               ensure_ascii=False),
         **clock, "segments": json.dumps(clock["segments"]),
     }).first()
-    if ticket is None:
+    if row is None:
         existing = session.scalar(select(Ticket).where(Ticket.channel_code == channel, Ticket.external_id == external_id))
         return existing, False
+    ticket = SimpleNamespace(**(dict.fromkeys(_ticket_columns()) | given | dict(row._mapping)))
     dedupe.remember(session, ticket.id, found)
     labels = (channel, data.category or "")
     after_commit(session, lambda: TICKETS_RECEIVED.labels(*labels).inc())

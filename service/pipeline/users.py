@@ -90,10 +90,13 @@ _users: dict[int, tuple[float, User]] = {}
 
 
 def cached_user(session: Session, user_id: int | None) -> User | None:
-    """The user as read less than user_cache_seconds ago (attached to session without a query), or None."""
+    """The user as read less than user_cache_seconds ago, or None.
+
+    A detached, fully loaded object shared by concurrent requests: read it, never change it (users are changed
+    through a row read in the request's own session)."""
     hit = _users.get(user_id)
     if hit is not None and time.monotonic() - hit[0] < get_settings().user_cache_seconds:
-        return session.merge(hit[1], load=False)
+        return hit[1]
     return None
 
 
@@ -105,5 +108,4 @@ def load_user(session: Session, user_id: int | None) -> User | None:
     if user is not None and get_settings().user_cache_seconds > 0:
         session.expunge(user)
         _users[user_id] = (time.monotonic(), user)
-        user = session.merge(user, load=False)
     return user

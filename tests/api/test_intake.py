@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from models import Role, Ticket, TicketEvent
+from models import Role, Ticket, TicketEvent, User
 from tests.factories import login, make_uscc, ticket_body
 
 
@@ -22,6 +22,17 @@ def test_operator_registers_a_ticket(client):
     detail = client.get(f"/api/v1/tickets/{t['id']}", headers=h).json()
     assert [e["kind"] for e in detail["history"]] == ["created"]
     assert detail["history"][0]["actor"] == "op"
+    # The answer is built from the request and what the database set; it must say what a read says.
+    assert {k: v for k, v in detail.items() if k in t} == {k: v for k, v in t.items() if k != "possible_duplicates"}
+
+
+def test_the_answer_of_a_town_centre_intake_equals_a_read(client):
+    h = login(client, "centre", Role.HANDLER, "tc.yueqing_liushi")
+    t = client.post("/api/v1/tickets", json=ticket_body(county=None, category="factor", external_id="x-1",
+                                                        received_at="2026-11-02T09:30:00+08:00"), headers=h).json()
+    assert t["registered_by_unit"]["code"] == "tc.yueqing_liushi" and t["received_at"].startswith("2026-11-02T01:30")
+    detail = client.get(f"/api/v1/tickets/{t['id']}", headers=h).json()
+    assert {k: v for k, v in detail.items() if k in t} == {k: v for k, v in t.items() if k != "possible_duplicates"}
 
 
 def test_enterprise_is_created_then_updated(client, session):
@@ -136,3 +147,25 @@ def test_no_token_is_401(client):
     r = client.post("/api/v1/tickets", json=ticket_body())
     assert r.status_code == 401
     assert r.json()["error"] == "unauthorized"
+
+
+def test_cached_users_work_and_a_deactivation_takes_effect_when_the_cache_expires(client, session, run_jobs,
+                                                                                   override_settings):
+    from service.pipeline import users
+
+    override_settings(user_cache_seconds=60)
+    users._users.clear()
+    op, power = login(client, "op"), login(client, "power", Role.HANDLER, "yueqing.power")
+    for i in range(3):  # the first request reads the user, the next ones use the cached one
+        r = client.post("/api/v1/tickets", json=ticket_body(external_id=f"c-{i}"), headers=op)
+        assert r.status_code == 201 and r.json()["allowed_actions"], r.text
+    run_jobs()
+    t = r.json()["id"]
+    assert client.post(f"/api/v1/tickets/{t}/accept", json={}, headers=power).status_code == 200
+    assert client.get(f"/api/v1/tickets/{t}", headers=power).json()["history"][-1]["actor"] == "power"
+    session.execute(update(User).where(User.username == "op").values(active=False))  # an admin deactivates op
+    session.commit()
+    assert client.get("/api/v1/tickets", headers=op).status_code == 200  # still cached
+    users._users.clear()  # the cache period is over
+    gone = client.get("/api/v1/tickets", headers=op)
+    assert gone.status_code == 401 and "no longer active" in gone.json()["detail"]
