@@ -6,6 +6,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import dashboard
 from service.api import actions, auth, exports, health, intake, metrics, reference, routing, stats, tickets, units
+from service.api.deps import document_security
 from service.config import get_settings
 from service.errors import install_handlers
 
@@ -60,13 +61,15 @@ def create_app() -> FastAPI:
     app = FastAPI(title="hotline", version="0.1.0",
                   description="涉企问题一表通管: one table for every enterprise problem, from every channel.")
     install_handlers(app)
-    for module in (health, metrics, auth, tickets, actions, intake, routing, reference, units, stats, dashboard,
-                   exports):
-        app.include_router(module.router)
+    routers = [module.router for module in (health, metrics, auth, tickets, actions, intake, routing, reference,
+                                            units, stats, dashboard, exports)]
+    for router in routers:
+        app.include_router(router)
     settings = get_settings()
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        per_path={"/api/v1/imports/tickets": settings.max_import_bytes})
     app.add_middleware(metrics.LatencyMiddleware)
+    document_security(app, routers)
     return app
 
 

@@ -169,3 +169,21 @@ def test_cached_users_work_and_a_deactivation_takes_effect_when_the_cache_expire
     users._users.clear()  # the cache period is over
     gone = client.get("/api/v1/tickets", headers=op)
     assert gone.status_code == 401 and "no longer active" in gone.json()["detail"]
+
+
+def test_bearer_scheme_and_the_openapi_document(client):
+    h = login(client, "op")
+    token = h["Authorization"].split(" ", 1)[1]
+    assert client.get("/api/v1/tickets", headers={"Authorization": f"bearer {token}"}).status_code == 200
+    for bad in (f"Basic {token}", "Bearer ", token, f"Bearer {token}x"):
+        r = client.get("/api/v1/tickets", headers={"Authorization": bad})
+        assert r.status_code == 401, bad
+    spec = client.get("/openapi.json").json()
+    flow = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]
+    assert flow["tokenUrl"] == "/api/v1/auth/token"
+    lock = [{"OAuth2PasswordBearer": []}]
+    assert spec["paths"]["/api/v1/tickets"]["post"]["security"] == lock
+    assert spec["paths"]["/api/v1/tickets/{ticket_id}/accept"]["post"]["security"] == lock
+    assert spec["paths"]["/api/v1/stats/summary"]["get"]["security"] == lock
+    assert "security" not in spec["paths"]["/healthz"]["get"]
+    assert "security" not in spec["paths"]["/api/v1/intake/bangqiyun"]["post"]  # signed, not logged in
