@@ -13,13 +13,9 @@ COUNTERS = ("received", "instant", "resolved", "resolved_on_time", "accepted", "
 DIMENSIONS = ("unit", "county", "town", "channel", "category", "request_type")
 
 
-class StatDaily(Base):
-    """Counters per day for the whole city (dim 'all') and per value of each dimension."""
+class _Counters:
+    """The counters of a rollup row, one per entry of COUNTERS."""
 
-    __tablename__ = "stat_daily"
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(80), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
     received: Mapped[int] = mapped_column(Integer, default=0)
     instant: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
@@ -35,45 +31,40 @@ class StatDaily(Base):
     repeats: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class StatDuration(Base):
+class _Cell:
+    """A rollup row's dimension ('all' for the whole city) and its value."""
+
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True, sort_order=-2)
+    value: Mapped[str] = mapped_column(String(80), primary_key=True, sort_order=-1)
+
+
+class StatDaily(_Cell, _Counters, Base):
+    """Counters per day for the whole city (dim 'all') and per value of each dimension."""
+
+    __tablename__ = "stat_daily"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class StatDuration(_Cell, Base):
     """How many first resolutions took a given number of half office hours, per day and dimension value."""
 
     __tablename__ = "stat_duration"
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(80), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class StatMonthly(Base):
+class StatMonthly(_Cell, _Counters, Base):
     """stat_daily added up per calendar month (month = its first day); kept equal to the sum of its days."""
 
     __tablename__ = "stat_monthly"
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(80), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
-    received: Mapped[int] = mapped_column(Integer, default=0)
-    instant: Mapped[int] = mapped_column(Integer, default=0)
-    resolved: Mapped[int] = mapped_column(Integer, default=0)
-    resolved_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    accepted: Mapped[int] = mapped_column(Integer, default=0)
-    accepted_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    dispatched: Mapped[int] = mapped_column(Integer, default=0)
-    refused: Mapped[int] = mapped_column(Integer, default=0)
-    rated: Mapped[int] = mapped_column(Integer, default=0)
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)
-    solved: Mapped[int] = mapped_column(Integer, default=0)
-    reopened: Mapped[int] = mapped_column(Integer, default=0)
-    repeats: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class StatDurationMonthly(Base):
+class StatDurationMonthly(_Cell, Base):
     """stat_duration added up per calendar month (month = its first day); kept equal to the sum of its days."""
 
     __tablename__ = "stat_duration_monthly"
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(80), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
