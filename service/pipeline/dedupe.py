@@ -67,11 +67,6 @@ def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5) -> lis
             and (not ticket.category_code or d.category_code == ticket.category_code)][:limit]
 
 
-def is_repeat(session: Session, ticket: Ticket) -> bool:
-    """重复诉求: the enterprise raised a similar problem (any status) in the previous dedupe_days days."""
-    return bool(similar_earlier(session, ticket))
-
-
 def _lock(session: Session, ticket_id: int) -> Ticket:
     ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if ticket is None:

@@ -127,6 +127,8 @@ def register_ticket(session: Session, data: TicketFields, *, channel: str, exter
     if not county and not town:
         county, town = first.enterprise_county, first.enterprise_town
     text_ = f"{data.title} {data.description}"
+    # 重复诉求 (the `repeat` of the created event): a similar problem of the same enterprise, in any status, in
+    # the last dedupe_days days; the open ones of the same category are also the answer's possible duplicates.
     found = dedupe.similar(text_, [r for r in rows if r.id is not None])
     clock = clocks.Clocks().as_row()
     given = {"channel_code": channel, "external_id": external_id, "enterprise_id": first.enterprise_id,

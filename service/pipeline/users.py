@@ -75,17 +75,6 @@ def token_payload(token: str) -> dict:
         raise Unauthorized("invalid token") from None
 
 
-def user_from_token(session: Session, token: str) -> User:
-    """The active user a valid token names, or Unauthorized."""
-    uid = token_payload(token).get("uid")
-    user = cached_user(session, uid)
-    if user is None:
-        user = load_user(session, uid)
-    if user is None or not user.active:
-        raise Unauthorized("user no longer active")
-    return user
-
-
 _users: dict[int, tuple[float, User]] = {}
 
 
