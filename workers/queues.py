@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from contextlib import suppress
 from functools import lru_cache
 
 import redis
@@ -84,8 +85,9 @@ def request_routing(conn: redis.Redis | None = None) -> bool:
         return False
     try:
         queue(ROUTING, conn).enqueue("workers.jobs.route_new", retry=_retry(), result_ttl=0, failure_ttl=7 * 86400)
-    except BaseException:
-        conn.delete(_route_wanted_key())
+    except Exception:
+        with suppress(*REDIS_DOWN):  # the flag must not outlive a job that was never sent
+            conn.delete(_route_wanted_key())
         raise
     return True
 
