@@ -37,10 +37,11 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
              unit_code: str | None, system: str = "intake") -> Response:
     """Shared by every intake path: create once, ask for routing after the commit, answer 201 (new) or 200
     (already registered) with the ticket as JSON."""
-    ticket, created = register_ticket(session, data, channel=channel, external_id=external_id, user=user,
-                                      registered_by_unit=unit_code, system=system)
-    duplicates = dedupe.possible_duplicates(session, ticket) if created else []
     answer = getattr(data, "instant_answer", None)
+    # Without an instant answer the one intake statement is the whole transaction.
+    ticket, created = register_ticket(session, data, channel=channel, external_id=external_id, user=user,
+                                      registered_by_unit=unit_code, system=system, alone=not answer)
+    duplicates = dedupe.possible_duplicates(session, ticket) if created else []
     if created and answer:  # same transaction: never half-done
         ticket = resolution.instant_resolve(session, session.get(Ticket, ticket.id), user, answer)
     elif created:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -29,14 +30,19 @@ class PossibleDuplicate:
 
 
 def similar(text: str, candidates) -> list[PossibleDuplicate]:
-    """The candidates (rows with id, number, title, description, status, category_code) whose text is similar
-    enough to `text`, most similar first."""
+    """The candidates (rows with id, number, title, description, status, category_code), newest first, whose
+    text is similar enough to `text`, most similar first."""
     threshold = get_settings().dedupe_min_similarity
-    found = []
-    for c in candidates:
-        score = similarity(text, f"{c.title} {c.description}")
-        if score >= threshold:
-            found.append(PossibleDuplicate(c.id, c.number, c.title, c.status, c.category_code, round(score, 3)))
+    scored = [SimpleNamespace(id=c.id, number=c.number, title=c.title, status=c.status, category_code=c.category_code,
+                              similarity=similarity(text, f"{c.title} {c.description}")) for c in candidates]
+    return ranked([c for c in scored if c.similarity >= threshold])
+
+
+def ranked(scored) -> list[PossibleDuplicate]:
+    """Scored tickets (id, number, title, status, category_code, similarity), newest first, as possible
+    duplicates: similarity rounded to 3 places, most similar first (the newest first among equals)."""
+    found = [PossibleDuplicate(c.id, c.number, c.title, c.status, c.category_code, round(c.similarity, 3))
+             for c in scored]
     found.sort(key=lambda d: -d.similarity)
     return found
 

@@ -5,7 +5,7 @@ import json
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from models import Ticket, TicketStatus, User
@@ -15,7 +15,7 @@ from service.errors import field_error
 from service.metrics import TICKETS_RECEIVED
 from service.pipeline import clocks, dedupe, events
 from service.pipeline.reference import reference
-from service.pipeline.textsearch import token_string
+from service.pipeline.textsearch import token_string, tokens
 from service.schemas.ticket import TicketFields
 
 
@@ -32,14 +32,17 @@ def _returned_columns() -> list[str]:
 
 
 @lru_cache
-def _statements():
-    """The two statements of an intake, written out once (building them per request cost more than running them).
+def _statement():
+    """The whole intake as one statement, written out once (building it per request cost more than running it).
 
-    The first creates or refreshes the enterprise and reads its recent tickets for the duplicate check; the second
-    inserts the ticket, its `created` event and its clocks in one round trip, or nothing when (channel, external_id)
-    is already taken (concurrent replays wait on the unique index, then find the winner's row).
+    It creates or refreshes the enterprise; reads the enterprise's recent tickets whose text is similar to the
+    new one (textsearch's tokens and Jaccard similarity, as SQL functions of migration 0008); inserts the ticket,
+    its `created` event (with the repeat flag) and its clocks, or nothing when (channel, external_id) is already
+    taken (concurrent replays wait on the unique index, then find the winner's row); and returns the database's
+    own values of the new ticket with the similar tickets. One statement is one transaction even in autocommit.
     """
-    enterprise = text("""
+    returned = ", ".join([*_returned_columns(), "county_code", "town_code", "enterprise_id"])
+    return text(f"""
         WITH ent AS (
             INSERT INTO enterprise (uscc, name, county_code, town_code, chain_code, tier_code, above_scale)
             VALUES (:uscc, :name, :county, :town, :chain, :tier, :above_scale)
@@ -50,38 +53,43 @@ def _statements():
                 tier_code = coalesce(excluded.tier_code, enterprise.tier_code),
                 above_scale = coalesce(excluded.above_scale, enterprise.above_scale),
                 updated_at = now()
-            RETURNING id, county_code, town_code)
-        SELECT ent.id AS enterprise_id, ent.county_code AS enterprise_county, ent.town_code AS enterprise_town,
-               e.id, e.number, e.title, e.description, e.status, e.category_code
-        FROM ent LEFT JOIN LATERAL (
-            SELECT t.id, t.number, t.title, t.description, t.status, t.category_code FROM ticket t
-            WHERE t.enterprise_id = ent.id AND t.created_at >= now() - make_interval(days => :days)
-            ORDER BY t.id DESC LIMIT :candidates) e ON true""")
-    names = ", ".join(_returned_columns())
-    ticket = text(f"""
-        WITH t AS (
+            RETURNING id, county_code, town_code),
+        alike AS (
+            SELECT c.* FROM ent CROSS JOIN LATERAL (
+                SELECT t.id, t.number, t.title, t.status, t.category_code,
+                       hotline_jaccard(hotline_tokens(t.title || ' ' || t.description),
+                                       CAST(:text_tokens AS text[])) AS similarity
+                FROM ticket t
+                WHERE t.enterprise_id = ent.id AND t.created_at >= now() - make_interval(days => :days)
+                ORDER BY t.id DESC LIMIT :candidates) c
+            WHERE c.similarity >= :min_similarity),
+        t AS (
             INSERT INTO ticket (number, channel_code, external_id, enterprise_id, enterprise_name, uscc, contact_name,
                                 contact_phone, county_code, town_code, request_type, category_code, urgency, title,
                                 description, search_vector, status, registered_by_unit_code, created_by_id,
                                 received_at)
-            VALUES (to_char(timezone(:tz, now()), 'YYYYMMDD') || '-'
-                        || lpad(nextval('ticket_number_seq')::text, 7, '0'),
-                    :channel, :external_id, :enterprise_id, :enterprise_name, :uscc, :contact_name, :contact_phone,
-                    :county, :town, :request_type, :category, :urgency, :title, :description,
-                    to_tsvector('simple', :tokens), :status, :unit, :created_by,
-                    coalesce(CAST(:received_at AS timestamptz), now()))
+            SELECT to_char(timezone(:tz, now()), 'YYYYMMDD') || '-' || lpad(nextval('ticket_number_seq')::text, 7, '0'),
+                   :channel, :external_id, ent.id, :name, :uscc, :contact_name, :contact_phone,
+                   CASE WHEN :placed THEN :county ELSE ent.county_code END,
+                   CASE WHEN :placed THEN :town ELSE ent.town_code END,
+                   :request_type, :category, :urgency, :title, :description,
+                   to_tsvector('simple', :search_tokens), :status, :unit, :created_by,
+                   coalesce(CAST(:received_at AS timestamptz), now())
+            FROM ent
             ON CONFLICT (channel_code, external_id) WHERE external_id IS NOT NULL DO NOTHING
-            RETURNING {names}),
+            RETURNING {returned}),
         ev AS (
             INSERT INTO ticket_event (ticket_id, kind, to_status, actor_id, actor, unit_code, payload)
-            SELECT id, 'created', 'new', :created_by, :actor, :event_unit, CAST(:payload AS jsonb) FROM t),
+            SELECT id, 'created', :status, :created_by, :actor, :event_unit,
+                   jsonb_build_object('channel', CAST(:channel AS text), 'external_id', CAST(:external_id AS text),
+                                      'repeat', EXISTS (SELECT 1 FROM alike))
+            FROM t),
         clock AS (
             INSERT INTO ticket_clock (ticket_id, total_seconds, accept_seconds, handle_seconds, paused_seconds,
                                       segments)
             SELECT id, :total_seconds, :accept_seconds, :handle_seconds, :paused_seconds,
                    CAST(:segments AS jsonb) FROM t)
-        SELECT {names} FROM t""")
-    return enterprise, ticket
+        SELECT t.*, (SELECT coalesce(json_agg(a ORDER BY a.id DESC), '[]') FROM alike a) AS alike FROM t""")
 
 
 def place(data: TicketFields) -> tuple[str | None, str | None]:
@@ -106,56 +114,68 @@ def create_ticket(session: Session, data: TicketFields, *, channel: str, externa
 
 
 def register_ticket(session: Session, data: TicketFields, *, channel: str, external_id: str | None,
-                    user: User | None, registered_by_unit: str | None = None, system: str = "intake"):
-    """What create_ticket does, in two round trips and without the ORM on the way back: a new ticket is returned
+                    user: User | None, registered_by_unit: str | None = None, system: str = "intake",
+                    alone: bool = False):
+    """What create_ticket does, in one statement and without the ORM on the way back: a new ticket is returned
     as a read-only object with every column of ticket (what the request gave, what the database set), one
     already registered as the ORM object. Returns (ticket, created).
 
-    The enterprise is created or refreshed (a blank never erases a known value); a ticket that names neither
-    county nor town takes the enterprise's known ones.
+    The statement runs in the session's transaction, or, with `alone`, as a transaction of its own (autocommit:
+    no BEGIN and COMMIT round trips) when the caller does nothing else in the database that must commit with it.
     """
-    settings = get_settings()
-    enterprise_sql, ticket_sql = _statements()
-    county, town = place(data)
-    ent = data.enterprise
-    conn = session.connection()
-    rows = conn.execute(enterprise_sql, {
-        "uscc": ent.uscc, "name": ent.name, "county": county, "town": town, "chain": ent.chain, "tier": ent.tier,
-        "above_scale": ent.above_scale, "days": settings.dedupe_days, "candidates": dedupe.CANDIDATE_LIMIT,
-    }).all()
-    first = rows[0]
-    if not county and not town:
-        county, town = first.enterprise_county, first.enterprise_town
-    text_ = f"{data.title} {data.description}"
-    # 重复诉求 (the `repeat` of the created event): a similar problem of the same enterprise, in any status, in
-    # the last dedupe_days days; the open ones of the same category are also the answer's possible duplicates.
-    found = dedupe.similar(text_, [r for r in rows if r.id is not None])
-    clock = clocks.Clocks().as_row()
-    given = {"channel_code": channel, "external_id": external_id, "enterprise_id": first.enterprise_id,
-             "enterprise_name": ent.name, "uscc": ent.uscc, "contact_name": data.contact.name,
-             "contact_phone": data.contact.phone, "county_code": county, "town_code": town,
-             "request_type": data.request_type.value, "category_code": data.category, "urgency": data.urgency.value,
-             "title": data.title, "description": data.description, "registered_by_unit_code": registered_by_unit,
-             "created_by_id": user.id if user else None, "status": TicketStatus.NEW.value}
-    row = conn.execute(ticket_sql, {
-        "tz": settings.timezone, "channel": channel, "external_id": external_id, "enterprise_id": first.enterprise_id,
-        "enterprise_name": ent.name, "uscc": ent.uscc, "contact_name": data.contact.name,
-        "contact_phone": data.contact.phone, "county": county, "town": town, "request_type": data.request_type.value,
-        "category": data.category, "urgency": data.urgency.value, "title": data.title,
-        "description": data.description, "tokens": token_string(f"{text_} {ent.name}"),
-        "unit": registered_by_unit, "created_by": given["created_by_id"], "received_at": data.received_at,
-        "status": given["status"],
-        "actor": events.actor_name(user, system),
-        "event_unit": registered_by_unit if registered_by_unit is not None else (user.unit_code if user else None),
-        "payload": json.dumps({"channel": channel, "external_id": external_id, "repeat": bool(found)},
-                              ensure_ascii=False),
-        **clock, "segments": json.dumps(clock["segments"]),
-    }).first()
-    if row is None:
+    kw = {"channel": channel, "external_id": external_id, "user": user, "registered_by_unit": registered_by_unit,
+          "system": system}
+    if alone:
+        with session.get_bind().connect() as conn:
+            ticket, found = insert_ticket(conn.execution_options(isolation_level="AUTOCOMMIT"), data, **kw)
+    else:
+        ticket, found = insert_ticket(session.connection(), data, **kw)
+    if ticket is None:
         existing = session.scalar(select(Ticket).where(Ticket.channel_code == channel, Ticket.external_id == external_id))
         return existing, False
-    ticket = SimpleNamespace(**(dict.fromkeys(_ticket_columns()) | given | dict(row._mapping)))
     dedupe.remember(session, ticket.id, found)
     labels = (channel, data.category or "")
     after_commit(session, lambda: TICKETS_RECEIVED.labels(*labels).inc())
     return ticket, True
+
+
+def insert_ticket(conn: Connection, data: TicketFields, *, channel: str, external_id: str | None,
+                  user: User | None, registered_by_unit: str | None = None,
+                  system: str = "intake") -> tuple[SimpleNamespace | None, list[dedupe.PossibleDuplicate]]:
+    """Run the intake statement on conn: (the new ticket, the similar earlier tickets), or (None, []) when
+    (channel, external_id) was already registered.
+
+    The enterprise is created or refreshed (a blank never erases a known value); a ticket that names neither
+    county nor town takes the enterprise's known ones. 重复诉求 (the `repeat` of the created event): a similar
+    problem of the same enterprise, in any status, in the last dedupe_days days; the open ones of the same
+    category are also the answer's possible duplicates.
+    """
+    settings = get_settings()
+    county, town = place(data)
+    ent = data.enterprise
+    text_ = f"{data.title} {data.description}"
+    clock = clocks.Clocks().as_row()
+    given = {"channel_code": channel, "external_id": external_id, "enterprise_name": ent.name, "uscc": ent.uscc,
+             "contact_name": data.contact.name, "contact_phone": data.contact.phone,
+             "request_type": data.request_type.value, "category_code": data.category, "urgency": data.urgency.value,
+             "title": data.title, "description": data.description, "registered_by_unit_code": registered_by_unit,
+             "created_by_id": user.id if user else None, "status": TicketStatus.NEW.value}
+    row = conn.execute(_statement(), {
+        "uscc": ent.uscc, "name": ent.name, "county": county, "town": town, "placed": bool(county or town),
+        "chain": ent.chain, "tier": ent.tier, "above_scale": ent.above_scale,
+        "text_tokens": list(dict.fromkeys(tokens(text_))), "days": settings.dedupe_days,
+        "candidates": dedupe.CANDIDATE_LIMIT, "min_similarity": settings.dedupe_min_similarity,
+        "tz": settings.timezone, "channel": channel, "external_id": external_id,
+        "contact_name": data.contact.name, "contact_phone": data.contact.phone,
+        "request_type": data.request_type.value, "category": data.category, "urgency": data.urgency.value,
+        "title": data.title, "description": data.description, "search_tokens": token_string(f"{text_} {ent.name}"),
+        "status": given["status"], "unit": registered_by_unit, "created_by": given["created_by_id"],
+        "received_at": data.received_at, "actor": events.actor_name(user, system),
+        "event_unit": registered_by_unit if registered_by_unit is not None else (user.unit_code if user else None),
+        **clock, "segments": json.dumps(clock["segments"]),
+    }).first()
+    if row is None:
+        return None, []
+    values = dict(row._mapping)
+    found = dedupe.ranked([SimpleNamespace(**s) for s in values.pop("alike")])
+    return SimpleNamespace(**(dict.fromkeys(_ticket_columns()) | given | values)), found
