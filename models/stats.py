@@ -45,13 +45,18 @@ class StatDaily(_Cell, _Counters, Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
-class StatDuration(_Cell, Base):
+class _Histogram:
+    """A histogram cell: how many first resolutions took `bucket` half office hours."""
+
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatDuration(_Cell, _Histogram, Base):
     """How many first resolutions took a given number of half office hours, per day and dimension value."""
 
     __tablename__ = "stat_duration"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
-    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class StatMonthly(_Cell, _Counters, Base):
@@ -61,13 +66,11 @@ class StatMonthly(_Cell, _Counters, Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
-class StatDurationMonthly(_Cell, Base):
+class StatDurationMonthly(_Cell, _Histogram, Base):
     """stat_duration added up per calendar month (month = its first day); kept equal to the sum of its days."""
 
     __tablename__ = "stat_duration_monthly"
     month: Mapped[date] = mapped_column(Date, primary_key=True)
-    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
-    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class StatTicket(Base):
