@@ -105,9 +105,7 @@ def feedback(session: Session, ticket: Ticket, user: User, *, satisfaction: str,
 
 def reopen(session: Session, ticket: Ticket, user: User, *, reason: str, resolve_days: int | None = None) -> Ticket:
     """重办: back to the lead unit's hands with a new 办结 deadline counted from now."""
-    check(Action.REOPEN, ticket, user)
-    if ticket.lead_unit_code is None:
-        raise field_error("ticket", "an instantly resolved ticket has no unit to reopen it with; register a new one")
+    check(Action.REOPEN, ticket, user)  # also refuses an instantly resolved ticket: no unit to reopen it with
     limits = sla.sla_table().limits(ticket.request_type, ticket.urgency)
     ticket.resolve_days = resolve_days if resolve_days is not None else limits.resolve_days
     ticket.resolve_from_at = datetime.now(UTC)

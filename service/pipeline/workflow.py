@@ -94,7 +94,9 @@ def _before_deadline(t: Ticket) -> str | None:
     return None
 
 
-def _unsatisfied(t: Ticket) -> str | None:
+def _reopenable(t: Ticket) -> str | None:
+    if t.lead_unit_code is None:
+        return "an instantly resolved ticket has no unit to reopen it with; register a new one"
     if t.satisfaction == "unsatisfied" or t.solved is False:
         return None
     return "重办 follows an unsatisfied or unsolved 回访"
@@ -126,7 +128,7 @@ MACHINE: dict[Action, Rule] = {
     Action.RESOLVE: Rule((S.IN_PROGRESS,), LEAD, "the lead unit"),
     Action.INSTANT_RESOLVE: Rule((S.NEW,), _registrar, "the operator or centre that registered it"),
     Action.FEEDBACK: Rule((S.RESOLVED,), FRONT_DESK, "an operator"),
-    Action.REOPEN: Rule((S.RESOLVED,), DISPATCHER, "a dispatcher", _unsatisfied),
+    Action.REOPEN: Rule((S.RESOLVED,), DISPATCHER, "a dispatcher", _reopenable),
     Action.CLOSE: Rule((S.RESOLVED,), FRONT_DESK, "an operator"),
     Action.MERGE: Rule(OPEN, FRONT_DESK, "an operator"),
     Action.UNMERGE: Rule((S.MERGED,), DISPATCHER, "a dispatcher"),

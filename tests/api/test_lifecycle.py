@@ -159,3 +159,15 @@ def test_twenty_parallel_accepts_exactly_one_wins(client, people, assigned):
     assert statuses.count(200) == 1 and statuses.count(409) == 19
     history = client.get(f"/api/v1/tickets/{assigned['id']}", headers=people["op"]).json()["history"]
     assert [e["kind"] for e in history].count("accepted") == 1
+
+
+def test_an_instantly_resolved_ticket_is_not_offered_a_reopen(client):
+    op, disp = login(client, "op"), login(client, "disp", Role.DISPATCHER)
+    t = client.post("/api/v1/tickets", json=ticket_body(instant_answer="已当场答复政策口径。"), headers=op).json()
+    fb = client.post(f"/api/v1/tickets/{t['id']}/feedback", json={"satisfaction": "unsatisfied", "solved": False},
+                     headers=op)
+    assert fb.status_code == 200, fb.text
+    got = client.get(f"/api/v1/tickets/{t['id']}", headers=disp).json()
+    assert "reopen" not in [a["code"] for a in got["allowed_actions"]]
+    r = client.post(f"/api/v1/tickets/{t['id']}/reopen", json={"reason": "企业不满意"}, headers=disp)
+    assert r.status_code == 409 and "no unit to reopen" in r.json()["detail"]
