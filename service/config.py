@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     # At least the API's thread pool (40), so requests do not open and close connections under load.
     db_pool_size: int = 40
     db_max_overflow: int = 10
+    # The event loop's own connections (intake runs on the loop). No overflow: a connection opened for a burst
+    # and closed after it costs the database more than waiting a moment for a pooled one.
+    db_async_pool_size: int = 20
+    db_async_max_overflow: int = 0
+    db_pool_timeout_seconds: float = 5.0
     redis_timeout_seconds: float = 1.0
 
     # Queues: the prefix lets several deployments (or test runs) share one Redis.

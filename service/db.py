@@ -11,8 +11,10 @@ from fastapi import Depends
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.aio import PerLoop
 from service.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -59,14 +61,39 @@ def get_engine() -> Engine:
 
 def _create_engine() -> Engine:
     settings = get_settings()
-    return create_engine(
-        database_url(),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
-        pool_timeout=5,
-        connect_args={"connect_timeout": 3},
-    )
+    return create_engine(database_url(), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+                         **_pool_rules())
+
+
+def _pool_rules() -> dict:
+    """Both engines: a pooled connection is checked before use; waiting for a free one or for a new one ends
+    (503) rather than hanging the request."""
+    return {"pool_pre_ping": True, "pool_timeout": get_settings().db_pool_timeout_seconds,
+            "connect_args": {"connect_timeout": 3}}
+
+
+def _create_async_engine() -> AsyncEngine:
+    settings = get_settings()
+    return create_async_engine(database_url(), pool_size=settings.db_async_pool_size,
+                               max_overflow=settings.db_async_max_overflow, **_pool_rules())
+
+
+async def _dispose(engine: AsyncEngine) -> None:
+    await engine.dispose()
+
+
+_async_engines: PerLoop[AsyncEngine] = PerLoop(_create_async_engine, _dispose)
+
+
+async def async_engine() -> AsyncEngine:
+    """The engine of the running event loop (psycopg's asyncio connections, same URL and pool rules): for the
+    paths that run on the loop instead of a thread."""
+    return await _async_engines.get()
+
+
+async def dispose_async_engine() -> None:
+    """Close the running loop's connections (the app's shutdown)."""
+    await _async_engines.close_current()
 
 
 @lru_cache
@@ -85,6 +112,7 @@ def reset_engine() -> None:
         engine.dispose()
     _engines.clear()
     _session_factory.cache_clear()
+    _async_engines.reset()
 
 
 async def get_session() -> AsyncIterator[Session]:

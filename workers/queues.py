@@ -1,6 +1,7 @@
 """Redis connections, the named queues, and enqueueing with fixed job ids."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -8,9 +9,11 @@ from contextlib import suppress
 from functools import lru_cache
 
 import redis
+import redis.asyncio
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
+from service.aio import PerLoop
 from service.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -83,13 +86,32 @@ def request_routing(conn: redis.Redis | None = None) -> bool:
     conn = conn or connection()
     if not conn.set(_route_wanted_key(), 1, nx=True, ex=ROUTE_WANTED_SECONDS):
         return False
+    _send_route_job(conn)
+    return True
+
+
+def _send_route_job(conn: redis.Redis | None = None) -> None:
+    """The job the flag stands for (the flag is ours: we just set it)."""
+    conn = conn or connection()
     try:
         queue(ROUTING, conn).enqueue("workers.jobs.route_new", retry=_retry(), result_ttl=0, failure_ttl=7 * 86400)
     except Exception:
         with suppress(*REDIS_DOWN):  # the flag must not outlive a job that was never sent
             conn.delete(_route_wanted_key())
         raise
-    return True
+
+
+async def request_routing_async() -> bool:
+    """request_routing from the event loop, as safely: the flag is written on the loop, and only when a job is
+    needed (rarely: once per burst) is it enqueued on a thread. A Redis outage is logged, not raised."""
+    try:
+        conn = await _async_connections.get()
+        if not await conn.set(_route_wanted_key(), 1, nx=True, ex=ROUTE_WANTED_SECONDS):
+            return False
+    except REDIS_DOWN as exc:
+        log.warning("could not enqueue routing of new tickets (%s); a sweep will pick it up", exc)
+        return False
+    return await asyncio.to_thread(_safely, "routing of new tickets", _send_route_job)
 
 
 def routing_requested_clear(conn: redis.Redis | None = None) -> None:
@@ -150,6 +172,13 @@ def enqueue_stats_refresh_soon() -> None:
         log.warning("could not enqueue a statistics refresh (%s); the scheduler will", exc)
 
 
+async def enqueue_stats_refresh_soon_async() -> None:
+    """enqueue_stats_refresh_soon from the event loop: nothing at all while this process asked recently, else the
+    same on a thread."""
+    if time.monotonic() - _stats_asked_at["t"] >= STATS_REFRESH_EVERY:
+        await asyncio.to_thread(enqueue_stats_refresh_soon)
+
+
 def reset_stats_throttle() -> None:
     """Forget this process's last statistics request (tests, settings changes)."""
     _stats_asked_at["t"] = -STATS_REFRESH_EVERY
@@ -168,5 +197,23 @@ def enqueue_export_safely(export_id: int) -> bool:
     return _safely(f"export {export_id}", enqueue_export, export_id)
 
 
+def _async_connection() -> redis.asyncio.Redis:
+    timeout = get_settings().redis_timeout_seconds
+    return redis.asyncio.Redis.from_url(redis_url(), socket_connect_timeout=timeout, socket_timeout=timeout)
+
+
+async def _close(conn: redis.asyncio.Redis) -> None:
+    await conn.aclose()
+
+
+_async_connections: PerLoop[redis.asyncio.Redis] = PerLoop(_async_connection, _close)
+
+
+async def close_async_connection() -> None:
+    """Close the running loop's Redis connections (the app's shutdown)."""
+    await _async_connections.close_current()
+
+
 def reset_connections() -> None:
     connection.cache_clear()
+    _async_connections.reset()

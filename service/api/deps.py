@@ -13,7 +13,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
 from models import Role, User
-from service.db import SessionDep
 from service.errors import Forbidden, Unauthorized
 from service.pipeline.users import cached_user, load_user, token_payload
 
@@ -30,23 +29,23 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def _caller(request: Request, session) -> User:
+async def _caller(request: Request) -> User:
     token = bearer_token(request)
     if not token:
         raise Unauthorized("missing bearer token; POST /api/v1/auth/token first")
     payload = token_payload(token)
-    user = cached_user(session, payload.get("uid"))
+    user = cached_user(payload.get("uid"))
     if user is None:
-        user = await run_in_threadpool(load_user, session, payload.get("uid"))
+        user = await run_in_threadpool(load_user, payload.get("uid"))
     if user is None or not user.active:
         raise Unauthorized("user no longer active")
     return user
 
 
-async def current_user(request: Request, session: SessionDep) -> User:
+async def current_user(request: Request) -> User:
     """The caller, from its bearer token: checked on the event loop while the user is cached, read on a thread
-    when not."""
-    return await _caller(request, session)
+    (in a session of its own, so a route that needs no database needs no session) when not."""
+    return await _caller(request)
 
 
 current_user.needs_token = True
@@ -56,8 +55,8 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require(*roles: Role):
     """A dependency that admits only the given roles (401 without a valid token, 403 for another role)."""
 
-    async def check(request: Request, session: SessionDep) -> User:
-        user = await _caller(request, session)
+    async def check(request: Request) -> User:
+        user = await _caller(request)
         if user.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise Forbidden(f"role {user.role!r} may not do this (allowed: {allowed})")

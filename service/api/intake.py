@@ -7,9 +7,8 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from service.api.tickets import register
+from service.api.tickets import register_on_loop
 from service.config import get_settings
-from service.db import SessionDep
 from service.pipeline.signatures import verify
 from service.schemas.ticket import BangqiyunPush, TicketCreated
 
@@ -20,7 +19,7 @@ router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
              openapi_extra={"requestBody": {"content": {"application/json": {
                  "schema": BangqiyunPush.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
 async def bangqiyun(
-    request: Request, session: SessionDep,
+    request: Request,
     x_signature_timestamp: Annotated[str | None, Header()] = None,
     x_signature: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -36,12 +35,5 @@ async def bangqiyun(
         push = BangqiyunPush.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
-    return await _register(session, push)
-
-
-async def _register(session, push: BangqiyunPush) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    # Database work is synchronous; keep it off the event loop.
-    return await run_in_threadpool(register, session, push, channel="bangqiyun", external_id=push.id, user=None,
-                                   unit_code=None, system="bangqiyun")
+    return await register_on_loop(push, channel="bangqiyun", external_id=push.id, user=None, unit_code=None,
+                                  system="bangqiyun")

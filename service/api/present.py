@@ -28,9 +28,10 @@ def unit(code: str | None) -> UnitRef | None:
     return None if code is None else UnitRef(code=code, name=reference().label("units", code))
 
 
-def ticket_out(ticket: Ticket, session: Session, model: type[TicketOut] = TicketOut, *, user: User | None = None,
+def ticket_out(ticket: Ticket, session: Session | None, model: type[TicketOut] = TicketOut, *, user: User | None = None,
                **extra) -> TicketOut:
-    """The public shape of a ticket, with what `user` may do next."""
+    """The public shape of a ticket, with what `user` may do next (the session reads the ticket it was merged
+    into; a new ticket needs none)."""
     merged_into = None
     if ticket.merged_into_id is not None:
         target = session.get(Ticket, ticket.merged_into_id)

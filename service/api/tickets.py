@@ -4,20 +4,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from models import Role, Ticket, TicketClock, User
 from service.api import present
 from service.api.deps import CurrentUser, require
 from service.config import get_settings
-from service.db import SessionDep, after_commit, commit
+from service.db import SessionDep, after_commit, commit, session_factory
+from service.metrics import TICKETS_RECEIVED
 from service.errors import Forbidden
 from service.pipeline import dedupe, events, resolution, tickets
-from service.pipeline.intake import register_ticket
+from service.pipeline.intake import insert_ticket_alone, register_ticket
 from service.api.filters import ticket_filter
 from service.pipeline.tickets import TicketFilter
 from service.schemas.common import Page
 from service.schemas.ticket import TicketCreate, TicketCreated, TicketDetail, TicketOut
-from workers.queues import enqueue_stats_refresh_soon, request_routing_safely
+from workers.queues import (
+    enqueue_stats_refresh_soon, enqueue_stats_refresh_soon_async, request_routing_async, request_routing_safely,
+)
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
@@ -56,13 +60,37 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
                     media_type="application/json")
 
 
+async def register_on_loop(data, *, channel: str, external_id: str | None, user: User | None,
+                           unit_code: str | None, system: str = "intake") -> Response:
+    """register, with the common case on the event loop: a new ticket with nothing else to commit with it is one
+    statement, its routing flag and its answer, with no thread and no ORM session. A replay, or a ticket
+    answered during the call, takes register's path on a thread."""
+    if getattr(data, "instant_answer", None) is None:
+        ticket, found = await insert_ticket_alone(data, channel=channel, external_id=external_id, user=user,
+                                                  registered_by_unit=unit_code, system=system)
+        if ticket is not None:
+            TICKETS_RECEIVED.labels(channel, data.category or "").inc()
+            await request_routing_async()
+            await enqueue_stats_refresh_soon_async()
+            out = present.ticket_out(ticket, None, TicketCreated, user=user, possible_duplicates=[
+                present.duplicate_out(d) for d in dedupe.still_open(found, ticket)])
+            return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
+    return await run_in_threadpool(_register_in_own_session, data, channel=channel, external_id=external_id,
+                                   user=user, unit_code=unit_code, system=system)
+
+
+def _register_in_own_session(data, **kw) -> Response:
+    with session_factory()() as session:
+        return register(session, data, **kw)
+
+
 @router.post("", response_model=TicketCreated, status_code=201,
              responses={200: {"description": "already registered under this (channel, external_id)"}})
-def create(body: TicketCreate, session: SessionDep, user: Registrar) -> Response:
+async def create(body: TicketCreate, user: Registrar) -> Response:
     """Register a problem from any channel. Replaying the same (channel, external_id) returns the first ticket."""
     unit_code = registering_unit(user)
-    return register(session, body, channel=body.channel, external_id=body.external_id, user=user,
-                    unit_code=unit_code)
+    return await register_on_loop(body, channel=body.channel, external_id=body.external_id, user=user,
+                                  unit_code=unit_code)
 
 
 @router.get("", response_model=Page[TicketOut])

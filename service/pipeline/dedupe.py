@@ -67,8 +67,14 @@ def similar_earlier(session: Session, ticket: Ticket) -> list[PossibleDuplicate]
 
 def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5) -> list[PossibleDuplicate]:
     """Open tickets of the same enterprise (and category, when known) with similar text, most similar first."""
+    return still_open(similar_earlier(session, ticket), ticket, limit)
+
+
+def still_open(similar: list[PossibleDuplicate], ticket, limit: int = 5) -> list[PossibleDuplicate]:
+    """Of a ticket's similar earlier tickets, its possible duplicates: the open ones of the same category (any,
+    when the ticket has none yet), most similar first."""
     open_values = {s.value for s in OPEN_STATUSES}
-    return [d for d in similar_earlier(session, ticket)
+    return [d for d in similar
             if d.status in open_values
             and (not ticket.category_code or d.category_code == ticket.category_code)][:limit]
 

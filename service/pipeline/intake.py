@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import Ticket, TicketStatus, User
 from service.config import get_settings
-from service.db import after_commit
+from service.db import after_commit, async_engine
 from service.errors import field_error
 from service.metrics import TICKETS_RECEIVED
 from service.pipeline import clocks, dedupe, events
@@ -150,6 +150,27 @@ def insert_ticket(conn: Connection, data: TicketFields, *, channel: str, externa
     problem of the same enterprise, in any status, in the last dedupe_days days; the open ones of the same
     category are also the answer's possible duplicates.
     """
+    params, given = _intake_params(data, channel=channel, external_id=external_id, user=user,
+                                   registered_by_unit=registered_by_unit, system=system)
+    return _inserted(conn.execute(_statement(), params).first(), given)
+
+
+async def insert_ticket_alone(data: TicketFields, *, channel: str, external_id: str | None, user: User | None,
+                              registered_by_unit: str | None = None,
+                              system: str = "intake") -> tuple[SimpleNamespace | None, list[dedupe.PossibleDuplicate]]:
+    """insert_ticket from the event loop, as a transaction of its own (the statement is the whole of it)."""
+    params, given = _intake_params(data, channel=channel, external_id=external_id, user=user,
+                                   registered_by_unit=registered_by_unit, system=system)
+    engine = await async_engine()
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await conn.execute(_statement(), params)).first()
+    return _inserted(row, given)
+
+
+def _intake_params(data: TicketFields, *, channel: str, external_id: str | None, user: User | None,
+                   registered_by_unit: str | None, system: str) -> tuple[dict, dict]:
+    """The statement's parameters, and what the request alone decides of the new ticket."""
     settings = get_settings()
     county, town = place(data)
     ent = data.enterprise
@@ -160,7 +181,7 @@ def insert_ticket(conn: Connection, data: TicketFields, *, channel: str, externa
              "request_type": data.request_type.value, "category_code": data.category, "urgency": data.urgency.value,
              "title": data.title, "description": data.description, "registered_by_unit_code": registered_by_unit,
              "created_by_id": user.id if user else None, "status": TicketStatus.NEW.value}
-    row = conn.execute(_statement(), {
+    params = {
         "uscc": ent.uscc, "name": ent.name, "county": county, "town": town, "placed": bool(county or town),
         "chain": ent.chain, "tier": ent.tier, "above_scale": ent.above_scale,
         "text_tokens": list(dict.fromkeys(tokens(text_))), "days": settings.dedupe_days,
@@ -173,7 +194,12 @@ def insert_ticket(conn: Connection, data: TicketFields, *, channel: str, externa
         "received_at": data.received_at, "actor": events.actor_name(user, system),
         "event_unit": registered_by_unit if registered_by_unit is not None else (user.unit_code if user else None),
         **clock, "segments": json.dumps(clock["segments"]),
-    }).first()
+    }
+    return params, given
+
+
+def _inserted(row, given: dict) -> tuple[SimpleNamespace | None, list[dedupe.PossibleDuplicate]]:
+    """The new ticket (every column: the request's values, the database's) and its similar earlier tickets."""
     if row is None:
         return None, []
     values = dict(row._mapping)

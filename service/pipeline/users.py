@@ -65,20 +65,36 @@ def issue_token(user: User) -> tuple[str, int]:
     return jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM), ttl
 
 
+_checked: dict[str, tuple[str, dict]] = {}  # token -> (the key that checked it, its claims)
+CHECKED_TOKENS_MAX = 10_000
+
+
 def token_payload(token: str) -> dict:
-    """The claims of a valid token, or Unauthorized."""
+    """The claims of a valid token, or Unauthorized.
+
+    A token seen before with the same key is not checked again (its signature cannot have changed), only its
+    expiry: checking the signature and claims costs more than the rest of a small request's authentication."""
+    key = get_settings().secret_key
+    hit = _checked.get(token)
+    if hit is not None and hit[0] == key and time.time() < hit[1]["exp"]:
+        return hit[1]
     try:
-        return jwt.decode(token, get_settings().secret_key, algorithms=[ALGORITHM])
+        payload = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["exp"]})
     except jwt.ExpiredSignatureError:
+        _checked.pop(token, None)
         raise Unauthorized("token expired; log in again") from None
     except jwt.InvalidTokenError:
         raise Unauthorized("invalid token") from None
+    if len(_checked) >= CHECKED_TOKENS_MAX:
+        _checked.clear()
+    _checked[token] = (key, payload)
+    return payload
 
 
 _users: dict[int, tuple[float, User]] = {}
 
 
-def cached_user(session: Session, user_id: int | None) -> User | None:
+def cached_user(user_id: int | None) -> User | None:
     """The user as read less than user_cache_seconds ago, or None.
 
     A detached, fully loaded object shared by concurrent requests: read it, never change it (users are changed
@@ -89,12 +105,17 @@ def cached_user(session: Session, user_id: int | None) -> User | None:
     return None
 
 
-def load_user(session: Session, user_id: int | None) -> User | None:
-    """Read the user row (and cache it: a deactivation takes effect within user_cache_seconds)."""
+def load_user(user_id: int | None) -> User | None:
+    """Read the user row in a session of its own, detached (and cache it: a deactivation takes effect within
+    user_cache_seconds)."""
     if not isinstance(user_id, int):
         return None
-    user = session.get(User, user_id)
+    from service.db import session_factory
+
+    with session_factory()() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            session.expunge(user)
     if user is not None and get_settings().user_cache_seconds > 0:
-        session.expunge(user)
         _users[user_id] = (time.monotonic(), user)
     return user

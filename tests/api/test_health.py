@@ -18,3 +18,27 @@ def test_database_unreachable_is_503_with_retry_after(client, override_settings)
     assert r.headers["Retry-After"] == "5"
     assert r.json()["error"] == "database_unavailable"
     assert client.get("/readyz").status_code == 503
+
+
+def test_every_connection_busy_is_503_with_retry_after(client, override_settings, session):
+    """Intake waits a moment for a pooled connection, then says the database is busy (never a 500)."""
+    from sqlalchemy import func, select
+
+    from models import Ticket
+    from service import db
+
+    h = login(client, "op")
+    override_settings(db_async_pool_size=1, db_pool_timeout_seconds=0.3)
+
+    async def take():
+        return await (await db.async_engine()).connect()
+
+    held = client.portal.call(take)  # on the app's own event loop, like a request in flight
+    try:
+        r = client.post("/api/v1/tickets", json=ticket_body(), headers=h)
+        assert r.status_code == 503 and r.headers["Retry-After"] == "5", r.text
+        assert r.json()["error"] == "database_busy"
+    finally:
+        client.portal.call(held.close)
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 0
+    assert client.post("/api/v1/tickets", json=ticket_body(), headers=h).status_code == 201

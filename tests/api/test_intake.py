@@ -187,3 +187,60 @@ def test_bearer_scheme_and_the_openapi_document(client):
     assert spec["paths"]["/api/v1/stats/summary"]["get"]["security"] == lock
     assert "security" not in spec["paths"]["/healthz"]["get"]
     assert "security" not in spec["paths"]["/api/v1/intake/bangqiyun"]["post"]  # signed, not logged in
+
+
+def test_a_token_accepted_before_is_still_refused_once_expired_or_re_keyed(client, override_settings):
+    """Checked tokens are remembered, never beyond their expiry or the key that checked them."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    import jwt
+
+    from service.config import get_settings
+    from service.pipeline.users import ALGORITHM
+
+    issued = login(client, "op")["Authorization"].split(" ", 1)[1]
+    claims = {k: v for k, v in jwt.decode(issued, options={"verify_signature": False}).items() if k != "exp"}
+    short = jwt.encode({**claims, "exp": datetime.now(UTC) + timedelta(seconds=2)}, get_settings().secret_key,
+                       algorithm=ALGORITHM)
+    h = {"Authorization": f"Bearer {short}"}
+    assert client.get("/api/v1/tickets", headers=h).status_code == 200
+    assert client.get("/api/v1/tickets", headers=h).status_code == 200  # the remembered check
+    time.sleep(2.1)
+    r = client.get("/api/v1/tickets", headers=h)
+    assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+    h = login(client, "op2")
+    assert client.get("/api/v1/tickets", headers=h).status_code == 200
+    override_settings(secret_key="another key, as after a leak, at least 32 bytes long")
+    r = client.get("/api/v1/tickets", headers=h)
+    assert r.status_code == 401 and r.json()["detail"] == "invalid token"
+    no_expiry = jwt.encode(claims, get_settings().secret_key, algorithm=ALGORITHM)
+    assert client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {no_expiry}"}).status_code == 401
+
+
+def test_intake_reaches_redis_again_after_it_restarts(client, override_settings, run_jobs):
+    """The event loop's Redis connection survives a Redis restart: the next intake asks for routing again."""
+    from tests.workers.test_routing_jobs import _Redis
+    from workers import queues
+
+    server = _Redis()
+    server.start()
+    try:
+        override_settings(redis_url=server.url)
+        h = login(client, "op")
+        assert client.post("/api/v1/tickets", json=ticket_body(external_id="r-1"), headers=h).status_code == 201
+        assert queues.queue(queues.ROUTING).count == 1  # one routing job for what is waiting
+        run_jobs()
+        server.stop()
+        assert client.post("/api/v1/tickets", json=ticket_body(external_id="r-2"), headers=h).status_code == 201
+        server.start()  # an empty Redis: the flag and the queue are gone with the old one
+        r = client.post("/api/v1/tickets", json=ticket_body(external_id="r-3"), headers=h)
+        assert r.status_code == 201
+        assert queues.queue(queues.ROUTING).count == 1
+        run_jobs()
+        got = client.get("/api/v1/tickets", headers=h).json()["items"]
+        assert {t["external_id"]: t["status"]["code"] for t in got} == {"r-1": "assigned", "r-2": "assigned",
+                                                                        "r-3": "assigned"}
+    finally:
+        server.stop()
