@@ -693,8 +693,8 @@ class Stack:
         try:
             with psycopg.connect(libpq_url(self.db_url), autocommit=True) as conn:
                 backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-            with open(f"/proc/{backend}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{backend}/stat") as f:  # while the backend is alive
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
             if "postgres" in process_name(ppid):
                 out["pg"] = ppid
         except Exception as exc:

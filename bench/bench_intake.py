@@ -179,8 +179,10 @@ def _run(stack: _stack.Stack, args, workers: int, settings) -> int:
     client = ("one httpx.AsyncClient, pool of" if args.client == "httpx" else "asyncio keep-alive HTTP/1.1,")
     print(f"  load: {args.concurrency} concurrent clients ({client} {args.concurrency} connections), closed loop, "
           f"{args.warmup:g} s warm-up + {args.duration:g} s measured per endpoint")
-    print(f"  server: uvicorn, {workers} worker process(es), default loop/http; pool {settings.db_pool_size}"
-          f"+{settings.db_max_overflow} (pre-ping); no RQ worker (routing jobs queue up in Redis)")
+    print(f"  server: uvicorn, {workers} worker process(es), default loop/http; pools (pre-ping): threads' "
+          f"{settings.db_pool_size}+{settings.db_max_overflow} (the baseline's), the event loop's "
+          f"{settings.db_async_pool_size}+{settings.db_async_max_overflow} (intake's); "
+          f"no RQ worker (routing jobs queue up in Redis)")
     _stack.report_quiet(args)
     pg = psycopg.connect(_stack.libpq_url(stack.db_url), autocommit=True)
     try:
