@@ -42,3 +42,20 @@ def test_every_connection_busy_is_503_with_retry_after(client, override_settings
         client.portal.call(held.close)
     assert session.scalar(select(func.count()).select_from(Ticket)) == 0
     assert client.post("/api/v1/tickets", json=ticket_body(), headers=h).status_code == 201
+
+
+def test_intake_carries_on_after_the_database_dropped_its_connections(client):
+    """A restart or fail-over closes every pooled connection; the next intake checks its connection first."""
+    from sqlalchemy import text
+
+    from service import db
+
+    h = login(client, "op")
+    assert client.post("/api/v1/tickets", json=ticket_body(external_id="before"), headers=h).status_code == 201
+    with db.get_engine().connect() as conn:
+        dropped = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    assert dropped >= 1  # the event loop's own connection among them
+    r = client.post("/api/v1/tickets", json=ticket_body(external_id="after"), headers=h)
+    assert r.status_code == 201, r.text
+    assert client.get(f"/api/v1/tickets/{r.json()['id']}", headers=h).status_code == 200
