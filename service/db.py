@@ -78,11 +78,7 @@ def _create_async_engine() -> AsyncEngine:
                                max_overflow=settings.db_async_max_overflow, **_pool_rules())
 
 
-async def _dispose(engine: AsyncEngine) -> None:
-    await engine.dispose()
-
-
-_async_engines: PerLoop[AsyncEngine] = PerLoop(_create_async_engine, _dispose)
+_async_engines: PerLoop[AsyncEngine] = PerLoop(_create_async_engine, AsyncEngine.dispose)
 
 
 async def async_engine() -> AsyncEngine:

@@ -202,11 +202,7 @@ def _async_connection() -> redis.asyncio.Redis:
     return redis.asyncio.Redis.from_url(redis_url(), socket_connect_timeout=timeout, socket_timeout=timeout)
 
 
-async def _close(conn: redis.asyncio.Redis) -> None:
-    await conn.aclose()
-
-
-_async_connections: PerLoop[redis.asyncio.Redis] = PerLoop(_async_connection, _close)
+_async_connections: PerLoop[redis.asyncio.Redis] = PerLoop(_async_connection, redis.asyncio.Redis.aclose)
 
 
 async def close_async_connection() -> None:

@@ -53,6 +53,11 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
     if created:
         after_commit(session, enqueue_stats_refresh_soon)
     commit(session)
+    return _answer(ticket, session, user, duplicates, created)
+
+
+def _answer(ticket, session, user: User | None, duplicates, created: bool) -> Response:
+    """201 (new) or 200 (already registered) with the ticket and its possible duplicates as JSON."""
     out = present.ticket_out(ticket, session, TicketCreated, user=user,
                              possible_duplicates=[present.duplicate_out(d) for d in duplicates])
     # Built and checked once here; handing FastAPI the finished JSON spares it validating the answer again.
@@ -72,9 +77,7 @@ async def register_on_loop(data, *, channel: str, external_id: str | None, user:
             TICKETS_RECEIVED.labels(channel, data.category or "").inc()
             await request_routing_async()
             await enqueue_stats_refresh_soon_async()
-            out = present.ticket_out(ticket, None, TicketCreated, user=user, possible_duplicates=[
-                present.duplicate_out(d) for d in dedupe.still_open(found, ticket)])
-            return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
+            return _answer(ticket, None, user, dedupe.still_open(found, ticket), created=True)
     return await run_in_threadpool(_register_in_own_session, data, channel=channel, external_id=external_id,
                                    user=user, unit_code=unit_code, system=system)
 
