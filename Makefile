@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install run test test-embedded test-named bench rules-check clean browser
+.PHONY: install run test test-embedded test-named test-faults bench rules-check clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test-embedded: install browser
 test-named: install browser
 	@echo "== tests on $$HOTLINE_DATABASE_URL and $$HOTLINE_REDIS_URL"
 	$(PY) -m pytest
+
+## The fault runs alone (also part of `make test`): workers killed, Redis and PostgreSQL restarted under load.
+test-faults: install
+	$(PY) -m pytest -m fault -q
 
 ## Benchmarks print tables; they are not pass/fail and not part of `make test`.
 bench: install

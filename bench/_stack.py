@@ -12,6 +12,7 @@ import json
 import math
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -496,6 +497,9 @@ class Stack:
         self.db_url = self.redis_url = None
         self._db_created = False
         self.ticket_id_offset = 0
+        # The API and workers refuse to start without explicit secrets: fresh ones for each run.
+        self.secrets = {f"HOTLINE_{name}": secrets.token_urlsafe(48)
+                        for name in ("SECRET_KEY", "BANGQIYUN_SECRET", "WEBHOOK_SECRET")}
 
     # ---- lifecycle
 
@@ -588,6 +592,7 @@ class Stack:
             "HOTLINE_QUEUE_PREFIX": self.queue_prefix,
             "HOTLINE_DATA_DIR": str(self.workdir),
             "PYTHONUNBUFFERED": "1",
+            **self.secrets,
         })
         env.update(extra)
         return env

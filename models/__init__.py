@@ -1,8 +1,10 @@
 """SQLAlchemy tables of the hotline, one module per aggregate."""
+from models.audit import AuditEvent
 from models.base import Base
 from models.enterprise import Enterprise
 from models.enums import OPEN_STATUSES, RequestType, Role, TicketStatus, Urgency
 from models.export import ExportJob
+from models.import_job import ImportJob
 from models.stats import StatDaily, StatDuration, StatDurationMonthly, StatMonthly, StatQueue, StatTicket
 from models.reference import Category, Chain, Channel, County, ReferenceVersion, Tier, Town, Unit
 from models.notification import Notification, NotificationAttempt
@@ -10,7 +12,7 @@ from models.ticket import Ticket, TicketClock, TicketEvent, ticket_number_seq
 from models.user import User
 
 __all__ = [
-    "Base", "Category", "Notification", "NotificationAttempt", "TicketClock", "Chain", "Channel", "County", "Enterprise", "ExportJob", "OPEN_STATUSES", "ReferenceVersion",
+    "AuditEvent", "Base", "Category", "Notification", "NotificationAttempt", "TicketClock", "Chain", "Channel", "County", "Enterprise", "ExportJob", "ImportJob", "OPEN_STATUSES", "ReferenceVersion",
     "RequestType", "Role", "Ticket", "TicketEvent", "TicketStatus", "Tier", "Town", "Unit", "Urgency", "User",
     "ticket_number_seq", "StatDaily", "StatDuration", "StatDurationMonthly", "StatMonthly", "StatQueue",
     "StatTicket",

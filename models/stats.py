@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import BigInteger, Date, Identity, Integer, String
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -84,6 +85,8 @@ class StatTicket(Base):
     category: Mapped[str] = mapped_column(String(32))
     request_type: Mapped[str] = mapped_column(String(16))
     last_event_id: Mapped[int] = mapped_column(BigInteger)
+    # the ids of the events counted (NULL on rows of older releases: the events up to last_event_id)
+    counted: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
 
 
 class StatQueue(Base):

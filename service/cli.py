@@ -22,7 +22,7 @@ user_app = typer.Typer(help="Users.", no_args_is_help=True)
 rules_app = typer.Typer(help="Routing rules.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(rules_app, name="rules")
-ops_app = typer.Typer(help="Deadlines, clocks, flags and notifications.", no_args_is_help=True)
+ops_app = typer.Typer(help="Deadlines, clocks, flags, notifications and statistics.", no_args_is_help=True)
 app.add_typer(ops_app, name="ops")
 
 
@@ -36,6 +36,18 @@ def _configure_servers() -> tuple[str, str]:
     get_settings.cache_clear()
     reset_engine()
     return db_url, redis_url
+
+
+def _require_secrets() -> None:
+    """Exit 2 with the reason when the secrets are missing or unfit (HOTLINE_DEV_MODE lets a development run go
+    on, with a warning)."""
+    from service.credentials import MissingSecrets, require_secrets
+
+    try:
+        require_secrets(get_settings())
+    except MissingSecrets as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _session():
@@ -95,6 +107,7 @@ def api(host: Optional[str] = None, port: Optional[int] = None, workers: Optiona
     """Serve the HTTP API."""
     import uvicorn
 
+    _require_secrets()
     _configure_servers()
     settings = get_settings()
     uvicorn.run("service.app:app", host=host or settings.api_host, port=port or settings.api_port,
@@ -106,6 +119,7 @@ def worker(burst: Annotated[bool, typer.Option(help="exit when the queues are em
     """Run an RQ worker (routing and background jobs)."""
     from workers.runner import run_worker
 
+    _require_secrets()
     _configure_servers()
     logging.basicConfig(level=logging.INFO)
     run_worker(burst=burst)
@@ -116,6 +130,7 @@ def scheduler() -> None:
     """Run the scheduler that enqueues the periodic sweeps."""
     from workers.runner import run_scheduler
 
+    _require_secrets()
     _configure_servers()
     logging.basicConfig(level=logging.INFO)
     run_scheduler()
@@ -128,7 +143,16 @@ def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] =
     from service.embedded import stop_embedded
     from service.migrate import upgrade
 
+    from service.credentials import use_embedded_secrets
+
     configured = get_settings().model_copy()
+    # Secrets not set explicitly are generated on the first run, kept owner-only under data_dir, and reused;
+    # the environment hands them to the children.
+    secrets_path = use_embedded_secrets(configured)
+    _require_secrets()
+    from service.scrape import use_embedded_token
+
+    use_embedded_token(get_settings())  # /metrics answers only to its token
     # Counters from this process (the demo seeding), the API, worker and scheduler are added up by /metrics:
     # the directory must be named before the first metric is made.
     metrics_dir = (configured.data_dir / "metrics").resolve()
@@ -146,7 +170,7 @@ def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] =
         subprocess.Popen([*cli, "worker"]),
         subprocess.Popen([*cli, "scheduler"]),
     ]
-    _banner(settings, port, demo)
+    _banner(settings, port, demo, secrets_path)
     stopping = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
     try:
@@ -170,13 +194,14 @@ def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] =
         typer.echo("stopped")
 
 
-def _banner(settings, port: int, demo: bool) -> None:
+def _banner(settings, port: int, demo: bool, secrets_path: Path) -> None:
     from service.pipeline.demo import DEMO_PASSWORD, DEMO_USERS
 
     host = settings.api_host
     lines = [f"hotline is running at http://{host}:{port}", f"  API docs: http://{host}:{port}/docs",
              f"  dashboard: http://{host}:{port}/dashboard",
-             f"  data:     {settings.data_dir.resolve()}"]
+             f"  data:     {settings.data_dir.resolve()}", f"  secrets:  {secrets_path} (owner-only)",
+             f"  metrics:  http://{host}:{port}/metrics with 'Authorization: Bearer {settings.metrics_token}'"]
     if demo:
         lines.append(f"  demo logins (password {DEMO_PASSWORD}):")
         lines += [f"    {u:<11} {r.value:<10} {unit or ''}" for u, r, unit, _ in DEMO_USERS]
@@ -285,6 +310,33 @@ def verify_clocks(limit: int = 10000) -> None:
         checked, differing = verify(session, limit=limit)
     typer.echo(f"checked {checked} ticket(s); {len(differing)} differ" + (f": {differing[:20]}" if differing else ""))
     if differing:
+        raise typer.Exit(1)
+
+
+@ops_app.command("verify-stats")
+def verify_stats(
+    start: Annotated[Optional[str], typer.Option("--from", help="first day, YYYY-MM-DD (default: all history)")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="last day, YYYY-MM-DD (default: all history)")] = None,
+    limit: Annotated[int, typer.Option(help="differing cells printed at most")] = 200,
+) -> None:
+    """Compare the statistics rollups with a direct count of the events; print the differing cells (exit 1)."""
+    from datetime import date
+
+    from service.pipeline.stats_verify import verify
+    from workers.jobs import report_stats_drift
+
+    try:
+        first, last = (value and date.fromisoformat(value) for value in (start, end))
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc}; expected YYYY-MM-DD") from None
+    _configure_servers()
+    with _session() as session:
+        drifts = verify(session, first, last)
+    report_stats_drift(drifts)
+    for drift in drifts[:limit]:
+        typer.echo(str(drift))
+    typer.echo(f"{len(drifts)} rollup cell(s) differ from a direct count")
+    if drifts:
         raise typer.Exit(1)
 
 

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     db_async_max_overflow: int = 0
     db_pool_timeout_seconds: float = 5.0
     redis_timeout_seconds: float = 1.0
+    # After a Redis timeout, requests skip Redis this long (their jobs are sent by the sweep) instead of each
+    # waiting out the timeout again.
+    redis_breaker_seconds: float = 5.0
 
     # Queues: the prefix lets several deployments (or test runs) share one Redis.
     queue_prefix: str = "hotline"
@@ -42,9 +45,18 @@ class Settings(BaseSettings):
     page_size_default: int = 50
     page_size_max: int = 200
 
-    # Auth
-    secret_key: str = "change-me-in-production-this-is-only-for-local-use"
+    # Auth. No secret has a default: api/worker/scheduler refuse to start without them (see service/credentials.py).
+    secret_key: str | None = None
     token_ttl_minutes: int = 12 * 60
+    # A token older than this (by its `iat`), or claiming a longer life, is refused whatever its `exp` says.
+    token_max_lifetime_minutes: int = Field(24 * 60, ge=1)
+    # Development only: start without explicit secrets (taken from data_dir/secrets.json), with a warning.
+    dev_mode: bool = False
+    # Failed logins: after this many per username, or per client address, within login_lockout_seconds, logins
+    # from it answer 429 until login_lockout_seconds after the last counted failure (counted in Redis).
+    login_max_failures_per_account: int = Field(5, ge=1)
+    login_max_failures_per_address: int = Field(30, ge=1)
+    login_lockout_seconds: float = Field(900.0, gt=0)
     bcrypt_rounds: int = Field(12, ge=4, le=16)
     # The user behind a token is re-read at most this often (so a deactivation takes effect within it).
     user_cache_seconds: float = 30.0
@@ -52,8 +64,11 @@ class Settings(BaseSettings):
     unit_cache_seconds: float = 10.0
 
     # 帮企云 push: shared secret and how old a signed timestamp may be.
-    bangqiyun_secret: str = "bangqiyun-demo-secret"
+    bangqiyun_secret: str | None = None
     bangqiyun_max_skew_seconds: int = 300
+
+    # A ticket's received_at (API and spreadsheet import) may lie at most this many days in the past.
+    received_at_max_age_days: int = Field(366, ge=1, le=36500)
 
     # Duplicate detection at intake.
     dedupe_days: int = 30
@@ -66,10 +81,16 @@ class Settings(BaseSettings):
     # before the sweep re-enqueues it (so it does not race the normal enqueue).
     sweep_interval_seconds: int = 60
     unrouted_grace_seconds: int = 30
+    # Statistics: a refresh job starts at most this often (a change made sooner is refreshed then, not dropped);
+    # the scheduler checks the rollups against a direct count once a day, at the first tick after this hour.
+    stats_refresh_interval_seconds: float = Field(2.0, ge=0)
+    stats_verify_hour: int = Field(3, ge=0, le=23)
 
     timezone: str = "Asia/Shanghai"
     # The open/overdue gauges query the database; scrapes within this many seconds reuse the answer.
     metrics_state_ttl_seconds: float = 15.0
+    # Bearer token Prometheus must send to scrape /metrics; unset, /metrics answers 401 to everyone.
+    metrics_token: str | None = None
 
     # Working time: office hours on working days of the official calendar (with 调休).
     office_hours: str = "08:30-12:00,13:30-17:30"
@@ -82,21 +103,31 @@ class Settings(BaseSettings):
     pause_extension_request: bool = False
 
     # Outbound webhooks: units' URLs are set per unit; 帮企云 receives status changes of its tickets.
-    webhook_secret: str = "webhook-demo-secret"
+    webhook_secret: str | None = None
     webhook_timeout_seconds: float = 5.0
     webhook_max_attempts: int = 8
     bangqiyun_callback_url: str | None = None
+    # Receivers on a private network that webhooks may reach anyway: comma-separated host names, IPs or CIDRs.
+    webhook_allow_hosts: str = ""
 
     # Spreadsheets: a ticket export over export_sync_max_rows rows is built by a job (export_job_timeout_seconds
     # at most); an export unfinished after export_stale_minutes is enqueued again (its worker died, or Redis lost
     # the job); a finished export's file is kept export_retention_days days, then deleted by the scheduled sweep.
-    # Imports may upload max_import_bytes (that path only) holding at most import_max_rows rows.
+    # Imports may upload max_import_bytes (that path only) holding at most import_max_rows rows; uploads of more
+    # than import_sync_max_rows rows are imported by a job (whose stale, timeout and retention are the exports').
     export_sync_max_rows: int = 5000
     export_retention_days: int = Field(7, ge=1)
     export_stale_minutes: int = 30
     export_job_timeout_seconds: int = 1800
     max_import_bytes: int = 10 * 1024 * 1024
-    import_max_rows: int = 5000
+    import_max_rows: int = Field(5000, ge=1)
+    import_sync_max_rows: int = Field(500, ge=0)
+    # What an imported workbook may unpack to, checked before it is read: any one XML part (zip entry), all shared
+    # strings together (each string counts 40 characters more, its overhead), one string, the last valued column.
+    import_max_xml_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    import_max_string_chars: int = Field(16_000_000, ge=1)
+    import_max_cell_chars: int = Field(32767, ge=1)  # Excel's own limit for a cell
+    import_max_columns: int = Field(256, ge=1, le=16384)
 
 
 @lru_cache

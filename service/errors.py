@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,12 @@ class ServiceUnavailable(DomainError):
     status, code = 503, "service_unavailable"
 
 
+class TooManyAttempts(DomainError):
+    """429; raise with retry_after=<seconds>, answered as the Retry-After header (and in the body)."""
+
+    status, code = 429, "too_many_attempts"
+
+
 def field_error(field: str, message: str) -> InvalidInput:
     """A 422 that names the field, shaped like request-validation errors."""
     return InvalidInput([{"field": field, "message": message}])
@@ -78,6 +85,34 @@ def _loc(loc: tuple) -> str:
     return ".".join(parts) or "body"
 
 
+def _json_error(doc: Any, pos: Any, reason: str) -> str:
+    """Where JSON stops parsing, as a person counts: line and column (both from 1)."""
+    if not isinstance(doc, str) or not isinstance(pos, int):
+        return f"invalid JSON: {reason}"
+    line = doc.count("\n", 0, pos) + 1
+    column = pos - doc.rfind("\n", 0, pos)
+    return f"invalid JSON at line {line}, column {column}: {reason}"
+
+
+def _unreadable(exc: StarletteHTTPException) -> str:
+    """Why a body could not be read; FastAPI and Starlette say only "There was an error parsing the body"."""
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return f"invalid {cause.encoding.upper()} at byte {cause.start}"
+    if isinstance(cause, RecursionError):
+        return "invalid JSON: nested too deeply"
+    if isinstance(cause, ValueError):
+        return f"cannot be read: {cause}"
+    return str(exc.detail)
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method of every route at the request's path (Starlette's 405 names only the first route's)."""
+    methods = {m for route in getattr(request.app.state, "api_routes", ())
+               if route.matches({**request.scope, "method": ""})[0] != Match.NONE for m in route.methods}
+    return ", ".join(sorted(methods)) or None
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the one error shape for domain errors, validation errors and a lost database."""
 
@@ -86,6 +121,8 @@ def install_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if exc.status == 503:
             headers = {"Retry-After": "5"}
+        if "retry_after" in exc.extra:
+            headers = {"Retry-After": str(exc.extra["retry_after"])}
         return JSONResponse(_body(exc.code, exc.detail, **exc.extra), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -96,13 +133,22 @@ def install_handlers(app: FastAPI) -> None:
             ctx = err.get("ctx") or {}
             if err.get("type") == "enum" and "expected" in ctx:
                 msg = f"must be one of {ctx['expected']}"
+            if err.get("type") == "json_invalid" and ctx:  # FastAPI's: loc is (body, offset), ctx the reason
+                detail.append({"field": "body", "message": _json_error(exc.body, err["loc"][-1], ctx.get("error"))})
+                continue
             detail.append({"field": _loc(tuple(err.get("loc", ()))), "message": msg})
         return JSONResponse(_body("validation_error", detail), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # only the framework raises HTTPException: a body it could not read
+            return JSONResponse(_body("validation_error", [{"field": "body", "message": _unreadable(exc)}]),
+                                status_code=422)
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
-        return JSONResponse(_body(code, exc.detail), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405 and (allow := _allowed_methods(request)):
+            headers = {**(headers or {}), "Allow": allow}
+        return JSONResponse(_body(code, exc.detail), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(OperationalError)
     async def db_down(_: Request, exc: OperationalError) -> JSONResponse:

@@ -3,6 +3,7 @@ workers) into PROMETHEUS_MULTIPROC_DIR when it is set, and /metrics adds them up
 current state (open and overdue tickets by unit, queue depth) are read at scrape time."""
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -63,7 +64,41 @@ class StateCollector:
                 depth.add_metric([name], queues.queue(name).count)
         except Exception:
             pass
-        return [open_, overdue, depth, stats_backlog]
+        return [open_, overdue, depth, stats_backlog, *_stats_verification()]
+
+
+def _verification_key() -> str:
+    from service.config import get_settings
+
+    return f"{get_settings().queue_prefix}:stats-verified"
+
+
+def record_stats_verification(drift_cells: int) -> None:
+    """Keep the last statistics verification's outcome in Redis, where every process's /metrics reads it."""
+    from workers import queues
+
+    try:
+        queues.connection().hset(_verification_key(), mapping={"cells": drift_cells, "at": time.time()})
+    except queues.REDIS_DOWN as exc:
+        logging.getLogger(__name__).warning("could not record the statistics verification (%s)", exc)
+
+
+def _stats_verification() -> list:
+    """hotline_stats_drift_cells and hotline_stats_verified_timestamp_seconds, once a verification has run."""
+    from workers import queues
+
+    drift = GaugeMetricFamily("hotline_stats_drift_cells", "Rollup cells differing from a direct count at the "
+                              "last verification")
+    at = GaugeMetricFamily("hotline_stats_verified_timestamp_seconds", "When the statistics were last verified")
+    try:
+        last = queues.connection().hgetall(_verification_key())
+    except Exception:  # a scrape must not fail because Redis is down
+        return []
+    if not last:
+        return []
+    drift.add_metric([], int(last[b"cells"]))
+    at.add_metric([], float(last[b"at"]))
+    return [drift, at]
 
 
 _state = StateCollector()

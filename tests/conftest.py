@@ -49,7 +49,6 @@ def clean_data():
     conn = queues.connection()
     for key in conn.scan_iter(f"{get_settings().queue_prefix}:*"):  # flags and throttles of the last test
         conn.delete(key)
-    queues.reset_stats_throttle()
     yield
 
 

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-
-import httpx
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from service import db
 from service.config import get_settings
-from service.metrics import timed_job
-from service.pipeline import excel, notify, route, stats, sweeps
+from service.metrics import record_stats_verification, timed_job
+from service.pipeline import egress, excel, notify, route, stats, stats_verify, sweeps
+from service.errors import DomainError
+from service.pipeline import excel_import_job
 from workers import queues
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def deliver_notifications(batch: int = 50, max_batches: int = 20) -> dict:
     """Drain the due outbox rows; a receiver that is down only pushes its rows' next attempt back."""
     delivered = failed = 0
     timeout = get_settings().webhook_timeout_seconds
-    with httpx.Client(timeout=timeout) as client:
+    with egress.client(timeout) as client:  # connects only to checked, public addresses
         for _ in range(max_batches):
             with db.session_factory()() as session:
                 rows = notify.due_batch(session, batch)
@@ -117,16 +118,57 @@ def deliver_notifications(batch: int = 50, max_batches: int = 20) -> dict:
 
 @timed_job("refresh_stats")
 def refresh_stats(max_batches: int = 500) -> dict:
-    """Apply queued changes to the statistics rollups, one transaction per batch."""
+    """Apply queued changes to the statistics rollups, one transaction per batch. A refresh already running
+    elsewhere is waited for, not skipped: it may have read the queue before the changes this job is for."""
+    queues.stats_refresh_started()
     refreshed = 0
     for _ in range(max_batches):
         with db.session_factory()() as session:
-            n = stats.refresh(session)
+            n = stats.refresh(session, wait=True)
             db.commit(session)
         refreshed += n
         if n == 0:
             break
     return {"tickets": refreshed}
+
+
+@timed_job("verify_stats")
+def verify_stats(start: str | None = None, end: str | None = None) -> dict:
+    """Check the rollups against a direct count over [start, end] (ISO dates; open ends: all of history)."""
+    with db.session_factory()() as session:
+        drifts = stats_verify.verify(session, start and date.fromisoformat(start), end and date.fromisoformat(end))
+    report_stats_drift(drifts)
+    return {"drift_cells": len(drifts), "cells": [str(d) for d in drifts[:100]]}
+
+
+STATS_VERIFY_TIMEOUT = 3600  # a direct count over all of history reads every event
+
+
+def enqueue_daily_stats_verify(now: datetime | None = None) -> bool:
+    """At the first scheduler tick after stats_verify_hour (local time), once a day however many schedulers run:
+    check the statistics against a direct count. Returns whether the job was enqueued."""
+    settings = get_settings()
+    local = now or datetime.now(ZoneInfo(settings.timezone))
+    if local.hour < settings.stats_verify_hour:
+        return False
+    conn = queues.connection()
+    if not conn.set(f"{settings.queue_prefix}:stats-verify-day:{local.date()}", 1, nx=True, ex=2 * 86400):
+        return False
+    queues.queue(queues.DEFAULT, conn).enqueue(
+        "workers.jobs.verify_stats", job_id=queues.job_id(f"stats-verify-{local.date()}"),
+        job_timeout=STATS_VERIFY_TIMEOUT, result_ttl=7 * 86400, failure_ttl=7 * 86400)
+    return True
+
+
+def report_stats_drift(drifts: list) -> None:
+    """A drift is a warning in the log and the hotline_stats_drift_cells gauge, never silent."""
+    if drifts:
+        log.warning("statistics drift: %d rollup cell(s) differ from a direct count, e.g. %s; "
+                    "`hotline ops verify-stats` lists them, stats.rebuild repairs them",
+                    len(drifts), "; ".join(str(d) for d in drifts[:5]))
+    else:
+        log.info("statistics verified: the rollups equal a direct count")
+    record_stats_verification(len(drifts))
 
 
 @timed_job("run_export")
@@ -168,10 +210,59 @@ def purge_exports() -> dict:
     return {"deleted": n}
 
 
+@timed_job("run_import")
+def run_import(import_id: int) -> dict:
+    """Run one stored import: its tickets and its report commit together, so a worker that dies loses nothing (the
+    stale sweep enqueues it again, and rows already imported would not be created twice)."""
+    with db.session_factory()() as session:
+        if not excel_import_job.claim_import(session, import_id):
+            return {"import_id": import_id, "skipped": True}
+        db.commit(session)
+        try:
+            result = excel_import_job.run_claimed_import(session, import_id)
+            if result.created_ids:
+                db.after_commit(session, queues.request_routing_safely)  # one job routes every created ticket
+                db.after_commit(session, queues.enqueue_stats_refresh_soon)
+            db.commit(session)
+        except DomainError as exc:  # the file itself is refused: another attempt would fare no better
+            session.rollback()
+            excel_import_job.fail_import(session, import_id, excel_import_job.describe(exc), final=True)
+            db.commit(session)
+            return {"import_id": import_id, "failed": True}
+        except Exception as exc:
+            session.rollback()
+            excel_import_job.fail_import(session, import_id, f"{type(exc).__name__}: {exc}")
+            db.commit(session)
+            raise
+    return {"import_id": import_id, "rows": result.rows, "created": result.created}
+
+
+@timed_job("requeue_stale_imports")
+def requeue_stale_imports() -> dict:
+    """Enqueue again the imports whose job was lost (never enqueued, or its worker died)."""
+    with db.session_factory()() as session:
+        ids = excel_import_job.stale_import_ids(session)
+    for import_id in ids:
+        queues.enqueue_import(import_id)
+    return {"enqueued": len(ids)}
+
+
+@timed_job("purge_imports")
+def purge_imports() -> dict:
+    """Delete the imports (and their reports) finished longer ago than the retention period."""
+    with db.session_factory()() as session:
+        n = excel_import_job.purge_imports(session)
+        db.commit(session)
+    return {"deleted": n}
+
+
 @timed_job("periodic")
 def periodic() -> dict:
-    """What the scheduler runs every tick: unrouted sweep, flags, delivery, statistics, stale and expired exports."""
+    """What the scheduler runs every tick: unrouted sweep, flags, delivery, statistics (and once a day their
+    verification), stale and expired exports and imports."""
     out = {"unrouted": sweep_unrouted(), "flags": raise_flags(), "stats": refresh_stats(),
-           "exports": requeue_stale_exports(), "expired_exports": purge_exports()}
+           "exports": requeue_stale_exports(), "expired_exports": purge_exports(),
+           "imports": requeue_stale_imports(), "expired_imports": purge_imports()}
     queues.enqueue_delivery()
+    out["stats_verify_enqueued"] = enqueue_daily_stats_verify()  # once a day, after the verify hour
     return out

@@ -5,16 +5,20 @@ import asyncio
 import logging
 import re
 import time
+import uuid
 from contextlib import suppress
+from datetime import timedelta
 from functools import lru_cache
 
 import redis
 import redis.asyncio
 from rq import Queue, Retry
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from service.aio import PerLoop
 from service.config import get_settings
+from workers.breaker import BREAKER, AsyncNoRetry, NoRetry
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +39,11 @@ def redis_url() -> str:
 
 @lru_cache
 def connection() -> redis.Redis:
-    """Short timeouts: intake must answer even when Redis is down (the sweep catches up)."""
+    """Short timeouts, no retries and the breaker: intake must answer even when Redis is down or hangs (the sweep
+    catches up). Everything a request sends to Redis (flags, throttles, RQ enqueues) goes through this."""
     timeout = get_settings().redis_timeout_seconds
-    return redis.Redis.from_url(redis_url(), socket_connect_timeout=timeout, socket_timeout=timeout)
+    return redis.Redis.from_url(redis_url(), socket_connect_timeout=timeout, socket_timeout=timeout,
+                                retry=NoRetry())
 
 
 def worker_connection() -> redis.Redis:
@@ -76,25 +82,63 @@ def _route_wanted_key() -> str:
 
 
 ROUTE_WANTED_SECONDS = 60
+# A flag whose job is not created yet is being enqueued by the intake that set it, unless it is older than this.
+ROUTE_WANTED_SENDING_MS = 2000
+
+# Set the flag to "<job id> <ms>" and answer 1 (enqueue that job), unless it stands for a job that will still run:
+# one waiting in the queue, or one the intake that set the flag is enqueueing right now. A standing flag whose job
+# is gone from the queue although it never started routing (a worker killed after taking it, or an intake that
+# died or timed out before enqueueing it) is replaced at once instead of blocking routing for its lifetime.
+# Jobs clear the flag when they start, so a job that started and holds the flag is only a moment from clearing it.
+_CLAIM_ROUTE_WANTED = """
+local t = redis.call('TIME')
+local ms = t[1] * 1000 + math.floor(t[2] / 1000)
+local held = redis.call('GET', KEYS[1])
+if held then
+  local id, at = string.match(held, '^(%S+) (%d+)$')
+  if id then
+    if redis.call('EXISTS', ARGV[4] .. id) == 1 then
+      if redis.call('LPOS', KEYS[2], id, 'RANK', -1, 'MAXLEN', 1000) then return 0 end
+    elseif ms - tonumber(at) < tonumber(ARGV[3]) then
+      return 0
+    end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ms, 'EX', ARGV[2])
+return 1
+"""
+
+
+def _claim_args(job: str) -> tuple[list[str], list]:
+    """(keys, args) of _CLAIM_ROUTE_WANTED for a new job id."""
+    keys = [_route_wanted_key(), Queue.redis_queue_namespace_prefix + queue_name(ROUTING)]
+    return keys, [job, ROUTE_WANTED_SECONDS, ROUTE_WANTED_SENDING_MS, Job.redis_job_namespace_prefix]
+
+
+def _new_route_job_id() -> str:
+    return job_id(f"route-new-{uuid.uuid4().hex[:16]}")
 
 
 def request_routing(conn: redis.Redis | None = None) -> bool:
     """Ask a worker to route the tickets waiting in `new`. One waiting job serves every ticket committed before it
     starts (it clears the flag first, then reads the database), so a burst of intakes costs one flag write each
-    and one job. The flag expires on its own: a lost job delays routing by a minute at most, then the next intake
-    or the unrouted sweep sends another. Returns whether a job was enqueued."""
+    and one job. The flag names its job: when that job is lost (its worker died), the next intake sends another.
+    Returns whether a job was enqueued."""
     conn = conn or connection()
-    if not conn.set(_route_wanted_key(), 1, nx=True, ex=ROUTE_WANTED_SECONDS):
+    job = _new_route_job_id()
+    keys, args = _claim_args(job)
+    if not conn.eval(_CLAIM_ROUTE_WANTED, len(keys), *keys, *args):
         return False
-    _send_route_job(conn)
+    _send_route_job(job, conn)
     return True
 
 
-def _send_route_job(conn: redis.Redis | None = None) -> None:
+def _send_route_job(job: str, conn: redis.Redis | None = None) -> None:
     """The job the flag stands for (the flag is ours: we just set it)."""
     conn = conn or connection()
     try:
-        queue(ROUTING, conn).enqueue("workers.jobs.route_new", retry=_retry(), result_ttl=0, failure_ttl=7 * 86400)
+        queue(ROUTING, conn).enqueue("workers.jobs.route_new", job_id=job, retry=_retry(), result_ttl=0,
+                                     failure_ttl=7 * 86400)
     except Exception:
         with suppress(*REDIS_DOWN):  # the flag must not outlive a job that was never sent
             conn.delete(_route_wanted_key())
@@ -104,14 +148,16 @@ def _send_route_job(conn: redis.Redis | None = None) -> None:
 async def request_routing_async() -> bool:
     """request_routing from the event loop, as safely: the flag is written on the loop, and only when a job is
     needed (rarely: once per burst) is it enqueued on a thread. A Redis outage is logged, not raised."""
+    job = _new_route_job_id()
+    keys, args = _claim_args(job)
     try:
         conn = await _async_connections.get()
-        if not await conn.set(_route_wanted_key(), 1, nx=True, ex=ROUTE_WANTED_SECONDS):
+        if not await conn.eval(_CLAIM_ROUTE_WANTED, len(keys), *keys, *args):
             return False
     except REDIS_DOWN as exc:
         log.warning("could not enqueue routing of new tickets (%s); a sweep will pick it up", exc)
         return False
-    return await asyncio.to_thread(_safely, "routing of new tickets", _send_route_job)
+    return await asyncio.to_thread(_safely, "routing of new tickets", _send_route_job, job)
 
 
 def routing_requested_clear(conn: redis.Redis | None = None) -> None:
@@ -153,35 +199,70 @@ def enqueue_delivery_safely() -> bool:
     return _safely("notification delivery", enqueue_delivery)
 
 
-STATS_REFRESH_EVERY = 2.0
-_stats_asked_at = {"t": -STATS_REFRESH_EVERY}
+# A wanted refresh whose job was lost (its worker died) is asked for again by the first change after this long.
+STATS_WANTED_SECONDS = 10
 
 
-def enqueue_stats_refresh_soon() -> None:
-    """Refresh the statistics shortly after a change; at most one enqueue every two seconds across processes
-    (a Redis key), and no Redis call at all while this process's own last request is that recent."""
-    now = time.monotonic()
-    if now - _stats_asked_at["t"] < STATS_REFRESH_EVERY:
-        return
+def _stats_keys() -> tuple[str, str]:
+    prefix = get_settings().queue_prefix
+    return f"{prefix}:stats-refresh-wanted", f"{prefix}:stats-refresh-started"
+
+
+def enqueue_stats_refresh_soon(conn: redis.Redis | None = None) -> bool:
+    """Ask for a statistics refresh after a change. One waiting job serves every change committed before it
+    starts (it clears the flag, then reads the queue), so a burst costs one SET NX per change and one job; a
+    change committed while a job runs asks for the next one. Jobs start at most once every
+    stats_refresh_interval_seconds: a job asked for sooner is scheduled for then, never dropped. A Redis outage
+    is logged, not raised (the scheduler's tick refreshes too). Returns whether a job was enqueued."""
     try:
-        conn = connection()
-        if conn.set(f"{get_settings().queue_prefix}:stats-refresh-throttle", 1, nx=True, ex=int(STATS_REFRESH_EVERY)):
-            queue(DEFAULT, conn).enqueue("workers.jobs.refresh_stats", job_id=job_id("stats-refresh"), result_ttl=60)
-        _stats_asked_at["t"] = now
+        conn = conn or connection()
+        if not conn.set(_stats_keys()[0], 1, nx=True, ex=STATS_WANTED_SECONDS):
+            return False
+        _send_stats_job(conn)
+        return True
     except REDIS_DOWN as exc:
         log.warning("could not enqueue a statistics refresh (%s); the scheduler will", exc)
+        return False
+
+
+def _send_stats_job(conn: redis.Redis | None = None) -> None:
+    """The job the flag stands for, now or when the last job started long enough ago."""
+    conn = conn or connection()
+    wanted, started = _stats_keys()
+    try:
+        last = conn.get(started)
+        wait = float(last) + get_settings().stats_refresh_interval_seconds - time.time() if last else 0.0
+        kw = {"result_ttl": 0, "failure_ttl": 86400}
+        if wait > 0:
+            queue(DEFAULT, conn).enqueue_in(timedelta(seconds=wait), "workers.jobs.refresh_stats", **kw)
+        else:
+            queue(DEFAULT, conn).enqueue("workers.jobs.refresh_stats", **kw)
+    except Exception:
+        with suppress(*REDIS_DOWN):  # the flag must not outlive a job that was never sent
+            conn.delete(wanted)
+        raise
 
 
 async def enqueue_stats_refresh_soon_async() -> None:
-    """enqueue_stats_refresh_soon from the event loop: nothing at all while this process asked recently, else the
-    same on a thread."""
-    if time.monotonic() - _stats_asked_at["t"] >= STATS_REFRESH_EVERY:
-        await asyncio.to_thread(enqueue_stats_refresh_soon)
+    """enqueue_stats_refresh_soon from the event loop: the flag is written on the loop, and only when a job is
+    needed (once per burst) is it enqueued on a thread."""
+    try:
+        conn = await _async_connections.get()
+        if not await conn.set(_stats_keys()[0], 1, nx=True, ex=STATS_WANTED_SECONDS):
+            return
+    except REDIS_DOWN as exc:
+        log.warning("could not enqueue a statistics refresh (%s); the scheduler will", exc)
+        return
+    await asyncio.to_thread(_safely, "a statistics refresh", _send_stats_job)
 
 
-def reset_stats_throttle() -> None:
-    """Forget this process's last statistics request (tests, settings changes)."""
-    _stats_asked_at["t"] = -STATS_REFRESH_EVERY
+def stats_refresh_started(conn: redis.Redis | None = None) -> None:
+    """Called by the refresh job before it reads the queue: a change committed after this asks for the next job."""
+    wanted, started = _stats_keys()
+    try:
+        (conn or connection()).pipeline().delete(wanted).set(started, repr(time.time()), ex=3600).execute()
+    except REDIS_DOWN as exc:
+        log.warning("could not clear the statistics refresh flag (%s); it expires on its own", exc)
 
 
 def enqueue_export(export_id: int, conn: redis.Redis | None = None) -> None:
@@ -197,9 +278,23 @@ def enqueue_export_safely(export_id: int) -> bool:
     return _safely(f"export {export_id}", enqueue_export, export_id)
 
 
+def enqueue_import(import_id: int, conn: redis.Redis | None = None) -> None:
+    """Ask a worker to run one stored import (fixed id: a repeat replaces, the job body skips a finished one)."""
+    queue(DEFAULT, conn).enqueue(
+        "workers.jobs.run_import", import_id, job_id=job_id(f"import-{import_id}"), retry=_retry(),
+        job_timeout=get_settings().export_job_timeout_seconds, result_ttl=3600, failure_ttl=7 * 86400,
+    )
+
+
+def enqueue_import_safely(import_id: int) -> bool:
+    """enqueue_import; when Redis is down the import stays queued in the database for the stale sweep."""
+    return _safely(f"import {import_id}", enqueue_import, import_id)
+
+
 def _async_connection() -> redis.asyncio.Redis:
     timeout = get_settings().redis_timeout_seconds
-    return redis.asyncio.Redis.from_url(redis_url(), socket_connect_timeout=timeout, socket_timeout=timeout)
+    return redis.asyncio.Redis.from_url(redis_url(), socket_connect_timeout=timeout, socket_timeout=timeout,
+                                        retry=AsyncNoRetry())
 
 
 _async_connections: PerLoop[redis.asyncio.Redis] = PerLoop(_async_connection, redis.asyncio.Redis.aclose)
@@ -213,3 +308,4 @@ async def close_async_connection() -> None:
 def reset_connections() -> None:
     connection.cache_clear()
     _async_connections.reset()
+    BREAKER.reset()

@@ -5,28 +5,45 @@ import logging
 import signal
 import threading
 import time
+import uuid
 
 import redis
-from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from service.config import get_settings
 from workers import jobs, queues
+from workers.resilient import REDIS_ERRORS, HotlineSimpleWorker, HotlineWorker
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(burst: bool = False) -> None:
-    """Sweep once (tickets left behind while no worker ran), then work the queues."""
+    """Sweep once (tickets left behind while no worker ran), then work the queues. RQ ends a worker on some Redis
+    errors (a timeout, a restart in the middle of a job): a new one takes its place, until a stop is asked for."""
     try:
         jobs.sweep_unrouted()
-    except (redis.ConnectionError, OSError) as exc:
+    except Exception as exc:  # Redis or the database down at start: the scheduler's sweeps catch up
         log.warning("start-up sweep skipped: %s", exc)
-    conn = queues.worker_connection()
-    worker_class = Worker if get_settings().worker_fork else SimpleWorker
-    worker = worker_class([queues.queue(name, conn) for name in queues.QUEUES], connection=conn,
-                    serializer=JSONSerializer)
-    worker.work(burst=burst, with_scheduler=True)
+    worker_class = HotlineWorker if get_settings().worker_fork else HotlineSimpleWorker
+    scheduler_name = uuid.uuid4().hex
+    stop = threading.Event()  # asked for between two workers (each worker handles its own signals)
+    while not stop.is_set():
+        worker = None
+        try:
+            conn = queues.worker_connection()
+            worker = worker_class([queues.queue(name, conn) for name in queues.QUEUES], connection=conn,
+                                  serializer=JSONSerializer)
+            worker.scheduler_name = scheduler_name
+            if not stop.is_set():
+                worker.work(burst=burst, with_scheduler=True)
+        except REDIS_ERRORS as exc:
+            log.warning("worker lost Redis: %s", exc)
+        if burst or (worker is not None and worker.stop_asked):
+            return
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        log.warning("the worker ended without being asked to; a new worker starts")
+        stop.wait(1.0)
 
 
 def run_scheduler(iterations: int | None = None) -> None:

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
 from models import Role, User
+from service.api import login_limit
 from service.api.deps import CurrentUser, require
+from service.api.openapi import errors
 from service.db import SessionDep, commit
+from service.errors import Unauthorized
 from service.pipeline.reference import reference
 from service.pipeline.users import authenticate, create_user, issue_token
 from service.schemas.user import TokenOut, UserCreate, UserOut
@@ -24,10 +27,22 @@ def user_out(user: User) -> UserOut:
                    unit_name=reference().label("units", user.unit_code), active=user.active)
 
 
-@router.post("/auth/token", response_model=TokenOut)
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> TokenOut:
-    """OAuth2 password flow: form fields username and password; answers a bearer token."""
-    user = authenticate(session, form.username, form.password)
+@router.post("/auth/token", response_model=TokenOut,
+             responses=errors(401, 429, descriptions={401: "wrong username or password"}))
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: SessionDep) -> TokenOut:
+    """OAuth2 password flow: form fields username and password; answers a bearer token.
+
+    Too many failed logins for a username or from an address answer 429 with Retry-After."""
+    address = request.client.host if request.client else None
+    counted = login_limit.check(form.username, address)
+    try:
+        user = authenticate(session, form.username, form.password)
+    except Unauthorized:
+        if counted:
+            login_limit.record_failure(form.username, address)
+        raise
+    if counted:
+        login_limit.forget_failures(form.username)
     access, ttl = issue_token(user)
     return TokenOut(access_token=access, expires_in=ttl, user=user_out(user))
 
@@ -44,7 +59,7 @@ def users(session: SessionDep, _: Admin) -> list[UserOut]:
     return [user_out(u) for u in session.scalars(select(User).order_by(User.username))]
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
+@router.post("/users", response_model=UserOut, status_code=201, responses=errors(409))
 def add_user(body: UserCreate, session: SessionDep, _: Admin) -> UserOut:
     """Add a user; handlers are bound to one unit."""
     user = create_user(session, username=body.username, password=body.password, role=body.role,

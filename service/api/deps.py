@@ -62,12 +62,13 @@ def require(*roles: Role):
             raise Forbidden(f"role {user.role!r} may not do this (allowed: {allowed})")
         return user
 
-    check.needs_token = True
+    check.needs_token, check.roles = True, roles  # read by the OpenAPI document (401, 403)
     return check
 
 
-def _needs_token(dependant) -> bool:
-    return any(getattr(d.call, "needs_token", False) or _needs_token(d) for d in dependant.dependencies)
+def needs_token(dependant) -> bool:
+    """Whether a route's dependencies (at any depth) read the bearer token."""
+    return any(getattr(d.call, "needs_token", False) or needs_token(d) for d in dependant.dependencies)
 
 
 def document_security(app: FastAPI, routers: list[APIRouter]) -> None:
@@ -83,7 +84,7 @@ def document_security(app: FastAPI, routers: list[APIRouter]) -> None:
         schema.setdefault("components", {}).setdefault("securitySchemes", {})[SCHEME] = {
             "type": "oauth2", "flows": {"password": {"tokenUrl": TOKEN_URL, "scopes": {}}}}
         for route in routes:
-            if route.include_in_schema and _needs_token(route.dependant):
+            if route.include_in_schema and needs_token(route.dependant):
                 for method in route.methods:
                     op = schema["paths"].get(route.path_format, {}).get(method.lower())
                     if op is not None:

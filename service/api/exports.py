@@ -15,18 +15,23 @@ from sqlalchemy.orm import Session
 
 from models import Role, User
 from models.export import EXPORT_STATUS_LABELS, ExportJob, ExportKind, ExportStatus
+from models.import_job import IMPORT_STATUS_LABELS
 from service.api.deps import CurrentUser, require
+from service.api.openapi import errors
 from service.config import get_settings
 from service.db import SessionDep, after_commit, commit, session_factory
 from service.errors import Conflict, Forbidden, field_error
-from service.pipeline import excel, excel_report
-from service.pipeline.excel_import import ImportResult, import_tickets
+from service.pipeline import audit, excel, excel_report
+from service.pipeline import excel_import_job
+from service.pipeline.excel_import import ImportResult, import_rows, read_sheet
 from service.api.filters import local_time, ticket_filter
 from service.pipeline.tickets import TicketFilter
 from service.schemas.common import Coded
-from service.schemas.exports import ExportOut, ExportRequest, ImportReport
+from service.schemas.exports import ExportOut, ExportRequest, ImportJobOut, ImportReport
 from service.schemas.ticket import check_code
-from workers.queues import enqueue_export_safely, enqueue_stats_refresh_soon, request_routing_safely
+from workers.queues import (
+    enqueue_export_safely, enqueue_import_safely, enqueue_stats_refresh_soon, request_routing_safely,
+)
 
 router = APIRouter(tags=["exports"])
 
@@ -71,11 +76,13 @@ def export_tickets(session: SessionDep, user: CurrentUser, flt: Annotated[Ticket
     if excel.count_at_most(session, flt, user, limit + 1) > limit:
         return _queued(session, user, ExportKind.TICKETS, excel.filter_params(flt))
     out = io.BytesIO()
-    excel.write_tickets(session, flt, user, out)
+    rows = excel.write_tickets(session, flt, user, out)
+    audit.record_export(session, user, ExportKind.TICKETS.value, excel.filter_params(flt), rows)
+    commit(session)
     return xlsx(out.getvalue(), excel.tickets_filename())
 
 
-@router.post("/api/v1/exports", status_code=202, response_model=ExportOut)
+@router.post("/api/v1/exports", status_code=202, response_model=ExportOut, responses=errors(403))
 def request_export(body: ExportRequest, session: SessionDep, user: CurrentUser):
     """Ask for a ticket export or the monthly report; poll status_url, then fetch download_url."""
     if body.kind == ExportKind.MONTHLY_REPORT:
@@ -98,10 +105,13 @@ def export_status(export_id: int, session: SessionDep, user: CurrentUser) -> Exp
     return export_out(excel.get_export(session, export_id, user))
 
 
-@router.get("/api/v1/exports/{export_id:int}/download", response_class=Response, responses=_XLSX)
+@router.get("/api/v1/exports/{export_id:int}/download", response_class=Response, responses={**_XLSX, **errors(403, 409)})
 def export_download(export_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """The finished file; 409 while it is still being built."""
     job = excel.get_export(session, export_id, user)
+    if job.kind == ExportKind.TICKETS.value and job.user_id != user.id:
+        # The file holds the phones as its requester may see them; others ask for their own export.
+        raise Forbidden(f"export {export_id} holds another user's contact data; request your own export")
     if job.status != ExportStatus.DONE.value:
         raise Conflict(f"export {export_id} is {job.status}; download it once status is done", status=job.status)
     return xlsx(session.scalar(select(ExportJob.content).where(ExportJob.id == export_id)), job.filename)
@@ -120,15 +130,10 @@ def parse_mapping(raw: str | None) -> dict[str, str] | None:
     return mapping
 
 
-def run_import(session: Session, source: Path | bytes, *, mapping: dict[str, str] | None, dry_run: bool,
-               user: User | None, channel: str) -> ImportResult:
-    """Shared by HTTP and CLI: import, commit (unless a dry run), then ask a worker to route the created tickets."""
-    try:
-        check_code("channels", channel)
-    except ValueError as exc:
-        raise field_error("channel", str(exc)) from None
-    result = import_tickets(session, source, mapping=mapping, dry_run=dry_run, user=user, channel=channel,
-                            max_rows=get_settings().import_max_rows)
+def run_import(session: Session, rows: list, *, dry_run: bool, user: User | None, channel: str) -> ImportResult:
+    """Shared by HTTP and CLI: import the rows read (read_sheet), commit (unless a dry run), then ask a worker to
+    route the created tickets."""
+    result = import_rows(session, rows, dry_run=dry_run, user=user, channel=channel)
     if dry_run:
         session.rollback()
         return result
@@ -139,20 +144,55 @@ def run_import(session: Session, source: Path | bytes, *, mapping: dict[str, str
     return result
 
 
-@router.post("/api/v1/imports/tickets", response_model=ImportReport)
+def check_channel(channel: str) -> None:
+    try:
+        check_code("channels", channel)
+    except ValueError as exc:
+        raise field_error("channel", str(exc)) from None
+
+
+def import_out(job) -> ImportJobOut:
+    return ImportJobOut(id=job.id, status=Coded(code=job.status, label=IMPORT_STATUS_LABELS[job.status]), rows=job.rows,
+                        dry_run=job.params.get("dry_run", False), filename=job.filename, size_bytes=job.size_bytes,
+                        error=job.error, created_at=job.created_at, started_at=job.started_at,
+                        finished_at=job.finished_at, status_url=f"/api/v1/imports/{job.id}",
+                        report=ImportReport.model_validate(job.report) if job.report else None)
+
+
+@router.post("/api/v1/imports/tickets", response_model=ImportReport, responses={
+    202: {"model": ImportJobOut, "description": "more rows than HOTLINE_IMPORT_SYNC_MAX_ROWS: imported by a job"}})
 def import_upload(session: SessionDep, user: Importer, file: Annotated[UploadFile, File(description=".xlsx")],
                   mapping: Annotated[str | None, Form(description='JSON {"表头": "field"}')] = None,
                   dry_run: Annotated[bool, Form()] = False,
                   channel: Annotated[str, Form(description="when the sheet has no 渠道 column")] = "town_centre",
                   ) -> ImportReport:
-    """Import problems kept in a spreadsheet, each row validated like POST /tickets; nothing is created twice."""
-    limit = get_settings().max_import_bytes
+    """Import problems kept in a spreadsheet, each row validated like POST /tickets; nothing is created twice.
+    The file is checked and its rows counted first; a large one answers 202 and is imported by a job."""
+    settings = get_settings()
+    limit = settings.max_import_bytes
     content = file.file.read(limit + 1)
     if len(content) > limit:
         raise field_error("file", f"over {limit} bytes; split the file")
-    result = run_import(session, content, mapping=parse_mapping(mapping), dry_run=dry_run, user=user,
-                        channel=channel)
+    parsed = parse_mapping(mapping)
+    check_channel(channel)
+    rows = read_sheet(content, mapping=parsed)  # the whole sheet, checked and counted: 422 before any work
+    if len(rows) > settings.import_sync_max_rows:
+        name = re.sub(r"[\x00-\x1f\x7f]", "", file.filename or "").encode("utf-8", "replace").decode()
+        job = excel_import_job.create_import(session, user, content, filename=name, rows=len(rows), mapping=parsed,
+                                             channel=channel, dry_run=dry_run)
+        import_id = job.id
+        after_commit(session, lambda: enqueue_import_safely(import_id))
+        commit(session)
+        out = import_out(job)
+        return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url})
+    result = run_import(session, rows, dry_run=dry_run, user=user, channel=channel)
     return ImportReport.model_validate(result.report())
+
+
+@router.get("/api/v1/imports/{import_id:int}", response_model=ImportJobOut)
+def import_status(import_id: int, session: SessionDep, user: CurrentUser) -> ImportJobOut:
+    """Where an import run by a job stands, and its report once done (the uploader and admins only)."""
+    return import_out(excel_import_job.get_import(session, import_id, user))
 
 
 def import_file(path: str | Path, mapping_json: str | None = None, dry_run: bool = False,
@@ -166,8 +206,9 @@ def import_file(path: str | Path, mapping_json: str | None = None, dry_run: bool
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
                 raise field_error("username", f"no user {username!r}")
-        result = run_import(session, Path(path), mapping=parse_mapping(mapping_json), dry_run=dry_run, user=user,
-                            channel=channel)
+        check_channel(channel)
+        rows = read_sheet(Path(path), mapping=parse_mapping(mapping_json))
+        result = run_import(session, rows, dry_run=dry_run, user=user, channel=channel)
     report = result.report()
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     return report

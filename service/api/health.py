@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from service.db import get_engine
@@ -11,13 +12,18 @@ from workers.queues import connection
 router = APIRouter(tags=["health"])
 
 
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
 @router.get("/healthz")
 def healthz() -> dict:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={200: {"model": Readiness}, 503: {"model": Readiness, "description": "not ready"}})
 def readyz() -> JSONResponse:
     """Database and Redis both answer; 503 (with which one failed) otherwise."""
     checks: dict[str, str] = {}

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from service.api.openapi import errors
 from service.api.tickets import register_on_loop
 from service.config import get_settings
 from service.pipeline.signatures import verify
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
 
 
 @router.post("/bangqiyun", response_model=TicketCreated, status_code=201,
+             responses=errors(401, 413, 422, 503, descriptions={401: "missing, wrong or stale signature"}),
              openapi_extra={"requestBody": {"content": {"application/json": {
                  "schema": BangqiyunPush.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
 async def bangqiyun(

@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import scrape
 from service.metrics import HTTP_SECONDS, render
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    """Prometheus exposition format."""
+async def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+    """Prometheus exposition format, for the holder of the scrape token (HOTLINE_METRICS_TOKEN)."""
+    scrape.check(authorization)
     return Response(await run_in_threadpool(render), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from models import RequestType, Ticket, TicketEvent, TicketStatus, Urgency, User
-from service.pipeline.dedupe import PossibleDuplicate
+from service.pipeline.dedupe import PossibleDuplicate, readable
+from service.pipeline.privacy import shown_phone
 from service.pipeline.reference import reference
 from service.pipeline.workflow import ACTION_LABELS, SATISFACTION, allowed_actions
 from service.schemas.common import Coded
@@ -29,18 +30,18 @@ def unit(code: str | None) -> UnitRef | None:
 
 
 def ticket_out(ticket: Ticket, session: Session | None, model: type[TicketOut] = TicketOut, *, user: User | None = None,
-               **extra) -> TicketOut:
+               full_contact: bool = False, **extra) -> TicketOut:
     """The public shape of a ticket, with what `user` may do next (the session reads the ticket it was merged
-    into; a new ticket needs none)."""
+    into; a new ticket needs none). The phone is masked unless full_contact and the user's role needs it."""
     merged_into = None
-    if ticket.merged_into_id is not None:
+    if ticket.merged_into_id is not None and readable(session, user, [ticket.merged_into_id]):
         target = session.get(Ticket, ticket.merged_into_id)
         merged_into = TicketRef(id=target.id, number=target.number)
     return model(
         id=ticket.id, number=ticket.number, channel=coded("channels", ticket.channel_code),
         external_id=ticket.external_id,
         enterprise={"id": ticket.enterprise_id, "name": ticket.enterprise_name, "uscc": ticket.uscc},
-        contact={"name": ticket.contact_name, "phone": ticket.contact_phone},
+        contact={"name": ticket.contact_name, "phone": shown_phone(user, ticket, full=full_contact)},
         county=coded("counties", ticket.county_code), town=coded("towns", ticket.town_code),
         request_type=Coded(code=ticket.request_type, label=RequestType(ticket.request_type).label),
         category=coded("categories", ticket.category_code),
@@ -68,10 +69,11 @@ def ticket_out(ticket: Ticket, session: Session | None, model: type[TicketOut] =
     )
 
 
-def event_out(event: TicketEvent) -> EventOut:
+def event_out(event: TicketEvent, payload: dict | None = None) -> EventOut:
+    """An event; `payload` replaces the stored one (links to tickets the reader may not see removed)."""
     return EventOut(id=event.id, kind=event.kind, from_status=status(event.from_status),
                     to_status=status(event.to_status), actor=event.actor, unit=unit(event.unit_code),
-                    at=event.at, payload=event.payload)
+                    at=event.at, payload=event.payload if payload is None else payload)
 
 
 def duplicate_out(dup: PossibleDuplicate) -> DuplicateOut:

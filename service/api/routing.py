@@ -10,7 +10,7 @@ from routing_rules import TicketFacts
 from service.api.deps import require
 from service.pipeline import route
 from service.pipeline.reference import reference
-from service.schemas.routing import PreviewIn, PreviewOut, RulesStatus
+from service.schemas.routing import PreviewIn, PreviewOut, RulesInvalidOut, RulesStatus
 
 router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
 
@@ -37,7 +37,8 @@ def rules(_: Annotated[User, Depends(require(Role.DISPATCHER, Role.ADMIN, Role.L
     return RulesStatus(**route.ruleset_status())
 
 
-@router.post("/rules/reload", response_model=RulesStatus)
+@router.post("/rules/reload", response_model=RulesStatus,
+             responses={422: {"model": RulesInvalidOut, "description": "the rule files are broken; the old set stays"}})
 def reload(_: Annotated[User, Depends(require(Role.ADMIN))]) -> RulesStatus:
     """Load the rule files now; a broken set answers 422 with every error and the old set stays."""
     route.reload_ruleset()

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query
 
 from models import RequestType, Role
 from service.api.deps import CurrentUser
+from service.api.openapi import errors
 from service.config import get_settings
 from service.db import SessionDep
 from service.errors import Forbidden, field_error
 from service.pipeline import stats_query
+from service.pipeline.bounds import check_day
 from service.pipeline.reference import reference
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
@@ -29,7 +31,7 @@ def label(dim: str, code: str) -> str | None:
     return reference().label(_LABEL_SOURCE[dim], code)
 
 
-@router.get("/summary")
+@router.get("/summary", responses=errors(403))
 def summary(
     session: SessionDep, user: CurrentUser,
     from_: Annotated[date | None, Query(alias="from", description="first day (default: 1 January this year)")] = None,
@@ -44,7 +46,7 @@ def summary(
     Leaders, dispatchers, operators and admins see everything; a handler sees its own unit's numbers.
     """
     today = datetime.now(ZoneInfo(get_settings().timezone)).date()
-    start, end = from_ or date(today.year, 1, 1), to or today
+    start, end = check_day("from", from_) or date(today.year, 1, 1), check_day("to", to) or today
     if end < start:
         raise field_error("to", "must not be before from")
     if (end - start).days > 3660:
@@ -57,6 +59,10 @@ def summary(
         unit = user.unit_code
     if unit and unit not in reference().codes("units"):
         raise field_error("unit", f"unknown unit code {unit!r}")
+    # The summary reads the rollups in several statements; in one snapshot, a refresh committing between them
+    # cannot give it counters without their histogram or groups that do not add up to the totals.
+    session.rollback()  # nothing to keep: this request writes nothing
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     out = stats_query.summary(session, start=start, end=end, group_by=group_by, trend=trend, unit=unit or None,
                               group_durations=group_durations)
     for g in out.get("groups", []):

@@ -13,7 +13,7 @@ from service.config import get_settings
 from service.db import SessionDep, after_commit, commit, session_factory
 from service.metrics import TICKETS_RECEIVED
 from service.errors import Forbidden
-from service.pipeline import dedupe, events, resolution, tickets
+from service.pipeline import audit, dedupe, events, resolution, tickets
 from service.pipeline.intake import insert_ticket_alone, register_ticket
 from service.api.filters import ticket_filter
 from service.pipeline.tickets import TicketFilter
@@ -45,7 +45,7 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
     # Without an instant answer the one intake statement is the whole transaction.
     ticket, created = register_ticket(session, data, channel=channel, external_id=external_id, user=user,
                                       registered_by_unit=unit_code, system=system, alone=not answer)
-    duplicates = dedupe.possible_duplicates(session, ticket) if created else []
+    duplicates = dedupe.possible_duplicates(session, ticket, user=user) if created else []
     if created and answer:  # same transaction: never half-done
         ticket = resolution.instant_resolve(session, session.get(Ticket, ticket.id), user, answer)
     elif created:
@@ -58,7 +58,8 @@ def register(session, data, *, channel: str, external_id: str | None, user: User
 
 def _answer(ticket, session, user: User | None, duplicates, created: bool) -> Response:
     """201 (new) or 200 (already registered) with the ticket and its possible duplicates as JSON."""
-    out = present.ticket_out(ticket, session, TicketCreated, user=user,
+    # The registering caller typed the phone: shown in full (if its role may), with no audit row on this hot path.
+    out = present.ticket_out(ticket, session, TicketCreated, user=user, full_contact=True,
                              possible_duplicates=[present.duplicate_out(d) for d in duplicates])
     # Built and checked once here; handing FastAPI the finished JSON spares it validating the answer again.
     return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -111,15 +112,24 @@ def list_(
                            limit=limit)
 
 
+def _history(session, ticket_id: int, user: User) -> list:
+    """The ticket's events; a merge link to a ticket the user may not read names no ticket."""
+    history = events.history(session, ticket_id)
+    return [present.event_out(e, p) for e, p in zip(history, dedupe.shown_payloads(session, user, history))]
+
+
 @router.get("/{ticket_id}", response_model=TicketDetail)
 def detail(ticket_id: int, session: SessionDep, user: CurrentUser) -> TicketDetail:
-    """One ticket with its whole history and the tickets merged into it."""
+    """One ticket with its whole history and the tickets merged into it; a full contact phone shown is audited."""
     ticket = tickets.get_visible(session, ticket_id, user)
     clock = session.get(TicketClock, ticket.id)
-    return present.ticket_out(
-        ticket, session, TicketDetail, user=user,
-        merged_tickets=[{"id": t.id, "number": t.number} for t in dedupe.merged_children(session, ticket.id)],
-        history=[present.event_out(e) for e in events.history(session, ticket.id)],
+    out = present.ticket_out(
+        ticket, session, TicketDetail, user=user, full_contact=True,
+        merged_tickets=[{"id": t.id, "number": t.number} for t in dedupe.merged_children(session, ticket.id, user)],
+        history=_history(session, ticket.id, user),
         clocks=None if clock is None else {k: getattr(clock, k) for k in (
             "total_seconds", "accept_seconds", "handle_seconds", "paused_seconds", "segments")},
     )
+    if audit.record_contact_read(session, user, ticket):
+        commit(session)
+    return out

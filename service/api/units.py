@@ -10,7 +10,8 @@ from sqlalchemy import select
 from models import Role, Unit, User
 from service.api.deps import require
 from service.db import SessionDep, commit
-from service.errors import NotFound
+from service.errors import NotFound, field_error
+from service.pipeline import egress
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
@@ -47,10 +48,18 @@ def units(session: SessionDep, _: Admin, county: str | None = None) -> list[Unit
 
 @router.put("/{code}/webhook", response_model=UnitOut)
 def set_webhook(code: str, body: WebhookIn, session: SessionDep, _: Admin) -> UnitOut:
-    """Where the unit hears of tickets assigned, reminded, supervised, resolved or reopened; null to stop."""
+    """Where the unit hears of tickets assigned, reminded, supervised, resolved or reopened; null to stop.
+
+    Only public http(s) addresses without credentials (HOTLINE_WEBHOOK_ALLOW_HOSTS admits private receivers)."""
     unit = session.get(Unit, code)
     if unit is None:
         raise NotFound(f"no unit {code!r}")
-    unit.webhook_url = str(body.url) if body.url else None
+    url = str(body.url) if body.url else None
+    if url:
+        try:
+            egress.check_url(url)
+        except egress.TargetRefused as exc:
+            raise field_error("url", str(exc)) from None
+    unit.webhook_url = url
     commit(session)
     return unit_out(unit)

@@ -8,12 +8,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import OPEN_STATUSES, Ticket, TicketEvent, TicketStatus, User
+from models import OPEN_STATUSES, Role, Ticket, TicketEvent, TicketStatus, User
 from service.config import get_settings
 from service.errors import InvalidTransition, TicketNotFound, field_error
 from service.pipeline import events
 from service.pipeline.actions import finish
 from service.pipeline.textsearch import similarity
+from service.pipeline.tickets import visible_to
 from service.pipeline.workflow import Action, check
 
 CANDIDATE_LIMIT = 50
@@ -52,22 +53,25 @@ def remember(session: Session, ticket_id: int, found: list[PossibleDuplicate]) -
     session.info.setdefault("similar_earlier", {})[ticket_id] = found
 
 
-def similar_earlier(session: Session, ticket: Ticket) -> list[PossibleDuplicate]:
-    """Earlier tickets (any status) of the same enterprise in the last dedupe_days days with similar text,
-    most similar first (what intake found, or read now)."""
+def similar_earlier(session: Session, ticket: Ticket, user: User | None = None) -> list[PossibleDuplicate]:
+    """Earlier tickets (any status) of the same enterprise in the last dedupe_days days with similar text that
+    the user (the caller of this request) may read, most similar first (what intake found, or read now)."""
     cache = session.info.setdefault("similar_earlier", {})
     if ticket.id not in cache:
-        earlier = session.scalars(select(Ticket).where(
+        query = select(Ticket).where(
             Ticket.enterprise_id == ticket.enterprise_id, Ticket.id < ticket.id,
             Ticket.created_at >= func.now() - timedelta(days=get_settings().dedupe_days),
-        ).order_by(Ticket.id.desc()).limit(CANDIDATE_LIMIT))
-        cache[ticket.id] = similar(f"{ticket.title} {ticket.description}", earlier)
+        ).order_by(Ticket.id.desc()).limit(CANDIDATE_LIMIT)
+        if user is not None:
+            query = query.where(visible_to(user))
+        cache[ticket.id] = similar(f"{ticket.title} {ticket.description}", session.scalars(query))
     return cache[ticket.id]
 
 
-def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5) -> list[PossibleDuplicate]:
+def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5,
+                        user: User | None = None) -> list[PossibleDuplicate]:
     """Open tickets of the same enterprise (and category, when known) with similar text, most similar first."""
-    return still_open(similar_earlier(session, ticket), ticket, limit)
+    return still_open(similar_earlier(session, ticket, user), ticket, limit)
 
 
 def still_open(similar: list[PossibleDuplicate], ticket, limit: int = 5) -> list[PossibleDuplicate]:
@@ -126,6 +130,30 @@ def unmerge(session: Session, ticket: Ticket, *, user: User, reason: str = "") -
     return finish(session, source)
 
 
-def merged_children(session: Session, ticket_id: int) -> list[Ticket]:
-    """Tickets currently merged into ticket_id."""
-    return list(session.scalars(select(Ticket).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.id)))
+def merged_children(session: Session, ticket_id: int, user: User | None = None) -> list[Ticket]:
+    """Tickets currently merged into ticket_id (those the user may read)."""
+    query = select(Ticket).where(Ticket.merged_into_id == ticket_id)
+    if user is not None:
+        query = query.where(visible_to(user))
+    return list(session.scalars(query.order_by(Ticket.id)))
+
+
+# Events that link two tickets, and the payload keys naming the other one.
+LINKS = {"merged": ("into_ticket_id", "into_number"), "merge_received": ("from_ticket_id", "from_number"),
+         "unmerged": ("from_ticket_id", "from_number"), "merge_undone": ("ticket_id", "number")}
+
+
+def readable(session: Session, user: User | None, ids) -> set[int]:
+    """Of these ticket ids, the ones the user may read (one query, and only for handlers)."""
+    ids = {i for i in ids if i is not None}
+    if not ids or user is None or user.role != Role.HANDLER.value:
+        return ids
+    return set(session.scalars(select(Ticket.id).where(Ticket.id.in_(ids), visible_to(user))))
+
+
+def shown_payloads(session: Session, user: User | None, history: list[TicketEvent]) -> list[dict | None]:
+    """Each event's payload as the user may see it: a link to a ticket it may not read names no ticket."""
+    linked = {e.id: e.payload.get(LINKS[e.kind][0]) for e in history if e.kind in LINKS and e.payload}
+    seen = readable(session, user, linked.values())
+    return [dict(e.payload, **dict.fromkeys(LINKS[e.kind], None)) if e.id in linked and linked[e.id] not in seen
+            else e.payload for e in history]

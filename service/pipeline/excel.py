@@ -20,6 +20,9 @@ from models import RequestType, Role, Ticket, TicketStatus, Urgency, User
 from models.export import ExportJob, ExportKind, ExportStatus
 from service.config import get_settings
 from service.errors import NotFound
+from service.pipeline.bounds import is_id
+from service.pipeline import audit
+from service.pipeline.privacy import shown_phone
 from service.pipeline.reference import reference
 from service.pipeline.tickets import TicketFilter, visible_to
 from service.pipeline.workflow import SATISFACTION
@@ -90,7 +93,7 @@ COLUMNS: list[tuple[str, int, Callable[[Row], Any]]] = [
     ("企业名称", 28, lambda t: t.enterprise_name),
     ("统一社会信用代码", 21, lambda t: t.uscc),
     ("联系人", 10, lambda t: t.contact_name),
-    ("联系电话", 15, lambda t: t.contact_phone),
+    ("联系电话", 15, lambda t: shown_phone(None, t, full=False)),  # as the user may see it: see _columns
     ("区县", 10, lambda t: _ref("counties")(t.county_code)),
     ("镇街", 11, lambda t: _ref("towns")(t.town_code)),
     ("诉求类型", 9, lambda t: RequestType(t.request_type).label),
@@ -114,6 +117,7 @@ COLUMNS: list[tuple[str, int, Callable[[Row], Any]]] = [
     ("督办", 9, lambda t: SUPERVISION.get(t.supervision) if t.supervision else None),
 ]
 HEADERS = [c[0] for c in COLUMNS]
+_PHONE = HEADERS.index("联系电话")
 _SELECTED = [getattr(Ticket, name) for name in (
     "id", "number", "channel_code", "external_id", "enterprise_name", "uscc", "contact_name", "contact_phone",
     "county_code", "town_code", "request_type", "category_code", "urgency", "title", "description", "status",
@@ -141,14 +145,22 @@ def iter_tickets(session: Session, flt: TicketFilter, user: User, *, batch: int 
         after = rows[-1].id
 
 
+def _columns(user: User) -> list[Callable[[Row], Any]]:
+    """The value of each column for `user`: the phone in full only where its role needs it (as in the API)."""
+    columns = [fn for _, _, fn in COLUMNS]
+    columns[_PHONE] = lambda t: shown_phone(user, t)
+    return columns
+
+
 def write_tickets(session: Session, flt: TicketFilter, user: User, out: IO[bytes], *, batch: int = BATCH_ROWS) -> int:
     """Write the one table (what the user may see, filtered) as XLSX to out; returns the row count."""
     wb = Workbook(write_only=True)
     ws = new_sheet(wb, "涉企问题一表通", [c[1] for c in COLUMNS])
     append(ws, HEADERS, bold=True)
     count = 0
+    columns = _columns(user)
     for row in iter_tickets(session, flt, user, batch=batch):
-        append(ws, [fn(row) for _, _, fn in COLUMNS])
+        append(ws, [fn(row) for fn in columns])
         count += 1
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
     wb.save(out)
@@ -194,7 +206,7 @@ def create_export(session: Session, user: User, kind: ExportKind, params: dict) 
 
 def get_export(session: Session, export_id: int, user: User) -> ExportJob:
     """The export, for the user who asked or an admin/leader; 404 for anyone else."""
-    job = session.get(ExportJob, export_id)
+    job = session.get(ExportJob, export_id) if is_id(export_id) else None
     if job is None or (job.user_id != user.id and user.role not in (Role.ADMIN.value, Role.LEADER.value)):
         days = get_settings().export_retention_days
         raise ExportNotFound(f"export {export_id} not found (finished exports are kept {days} days; ask again)")
@@ -229,16 +241,18 @@ def claim_export(session: Session, export_id: int) -> bool:
 def build_export(session: Session, export_id: int) -> ExportJob:
     """Build the file of a claimed export and store it with status done (flushed, not committed)."""
     job = session.get(ExportJob, export_id, populate_existing=True)
+    user = session.get(User, job.user_id)
     with tempfile.TemporaryFile() as out:
         if job.kind == ExportKind.MONTHLY_REPORT.value:
             from service.pipeline.excel_report import write_monthly_report  # the report builds on this module
 
             job.rows = write_monthly_report(session, job.params["month"], out)
         else:
-            user = session.get(User, job.user_id)
             job.rows = write_tickets(session, filter_from_params(job.params), user, out)
         out.seek(0)
         job.content = out.read()
+    # Audited when built, in the same transaction as the file: a failed build exported nothing.
+    audit.record_export(session, user, job.kind, job.params, job.rows, export_id=job.id)
     job.size_bytes, job.status, job.finished_at = len(job.content), ExportStatus.DONE.value, func.now()
     session.flush()
     return job

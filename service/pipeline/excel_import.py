@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, time
@@ -12,8 +10,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +17,8 @@ from sqlalchemy.orm import Session
 from models import RequestType, Role, Ticket, Urgency, User
 from service.config import get_settings
 from service.errors import DomainError, InvalidInput, field_error
+from service.pipeline.bounds import check_text
+from service.pipeline.excel_reader import Sheet
 from service.pipeline.intake import create_ticket, place
 from service.pipeline.reference import reference
 from service.schemas.ticket import TicketCreate
@@ -198,16 +196,10 @@ def _errors(row: int, exc: Exception) -> list[dict]:
     return [{"row": row, "field": "row", "message": str(getattr(exc, "detail", exc))}]
 
 
-def _sheet_rows(source: Path | str | bytes):
-    try:
-        wb = load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise field_error("file", f"not a readable .xlsx workbook ({exc.__class__.__name__})") from None
-    return wb, enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1)
-
-
 def _find_header(rows, mapping: dict[str, str]) -> tuple[int, dict[int, str]]:
     for number, values in rows:
+        if number > HEADER_SCAN_ROWS:
+            break
         cols = _columns(values, mapping)
         if len(set(cols.values())) >= 2:
             missing = [f"{label} ({f})" for f, label in REQUIRED.items() if f not in cols.values()]
@@ -219,35 +211,52 @@ def _find_header(rows, mapping: dict[str, str]) -> tuple[int, dict[int, str]]:
     raise field_error("file", f"no header row in the first {HEADER_SCAN_ROWS} rows (expected 企业名称, 统一社会信用代码, 标题 ...)")
 
 
-def import_tickets(session: Session, source: Path | str | bytes, *, mapping: dict[str, str] | None = None,
-                   dry_run: bool = False, user: User | None = None, channel: str = "town_centre",
-                   max_rows: int | None = None) -> ImportResult:
-    """Import the first sheet: valid rows become tickets once (flushed, not committed); bad rows are reported."""
-    wb, rows = _sheet_rows(source)
-    try:
+def read_sheet(source: Path | str | bytes, *, mapping: dict[str, str] | None = None,
+               max_rows: int | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """Each data row as (sheet row number, {field: value}), the whole sheet read and checked before anything is
+    imported: a malformed file, or one of more than max_rows (default import_max_rows) rows, is refused (422)."""
+    max_rows = get_settings().import_max_rows if max_rows is None else max_rows
+    out: list[tuple[int, dict[str, Any]]] = []
+    with Sheet(source) as sheet:
+        rows = sheet.rows()
         _, cols = _find_header(rows, build_mapping(mapping))
-        result, seen = ImportResult(dry_run=dry_run), set()
-        unit = user.unit_code if user and user.role == Role.HANDLER.value and (user.unit_code or "").startswith("tc.") \
-            else None
         for number, values in rows:
             if all(v is None or str(v).strip() == "" for v in values):
                 continue
-            result.rows += 1
-            if max_rows is not None and result.rows > max_rows:
-                raise field_error("file", f"more than {max_rows} rows; split the file")
-            collected: dict[str, Any] = {}
+            if len(out) >= max_rows:
+                raise field_error("file", f"more than {max_rows} rows (the limit, HOTLINE_IMPORT_MAX_ROWS); "
+                                          "split the file")
+            collected: dict[str, Any] = {}  # only the mapped columns are kept
             for i, target in cols.items():
                 if i < len(values) and values[i] not in (None, "") and target not in collected:
                     collected[target] = values[i]
-            _import_row(session, result, seen, number, collected, channel, user, unit)
-        return result
-    finally:
-        wb.close()
+            out.append((number, collected))
+    return out
+
+
+def import_rows(session: Session, rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool = False,
+                user: User | None = None, channel: str = "town_centre") -> ImportResult:
+    """Import rows read by read_sheet: valid ones become tickets once (flushed, not committed); bad ones are reported."""
+    result, seen = ImportResult(dry_run=dry_run, rows=len(rows)), set()
+    unit = user.unit_code if user and user.role == Role.HANDLER.value and (user.unit_code or "").startswith("tc.") \
+        else None
+    for number, values in rows:
+        _import_row(session, result, seen, number, values, channel, user, unit)
+    return result
+
+
+def import_tickets(session: Session, source: Path | str | bytes, *, mapping: dict[str, str] | None = None,
+                   dry_run: bool = False, user: User | None = None, channel: str = "town_centre",
+                   max_rows: int | None = None) -> ImportResult:
+    """Import the first sheet: read_sheet, then import_rows."""
+    rows = read_sheet(source, mapping=mapping, max_rows=max_rows)
+    return import_rows(session, rows, dry_run=dry_run, user=user, channel=channel)
 
 
 def _import_row(session: Session, result: ImportResult, seen: set, number: int, values: dict, channel: str,
                 user: User | None, unit: str | None) -> None:
     try:
+        check_text(values)
         data = TicketCreate.model_validate(_body(values, channel))
         key = data.external_id or row_key(data)
         if result.dry_run:

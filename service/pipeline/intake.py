@@ -5,16 +5,18 @@ import json
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, literal_column, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from models import Ticket, TicketStatus, User
+from models import Role, Ticket, TicketStatus, User
 from service.config import get_settings
 from service.db import after_commit, async_engine
 from service.errors import field_error
 from service.metrics import TICKETS_RECEIVED
 from service.pipeline import clocks, dedupe, events
 from service.pipeline.reference import reference
+from service.pipeline.tickets import handler_sees
 from service.pipeline.textsearch import token_string, tokens
 from service.schemas.ticket import TicketFields
 
@@ -39,7 +41,8 @@ def _statement():
     new one (textsearch's tokens and Jaccard similarity, as SQL functions of migration 0008); inserts the ticket,
     its `created` event (with the repeat flag) and its clocks, or nothing when (channel, external_id) is already
     taken (concurrent replays wait on the unique index, then find the winner's row); and returns the database's
-    own values of the new ticket with the similar tickets. One statement is one transaction even in autocommit.
+    own values of the new ticket with the similar tickets the caller may see. One statement is one transaction
+    even in autocommit.
     """
     returned = ", ".join([*_returned_columns(), "county_code", "town_code", "enterprise_id"])
     return text(f"""
@@ -54,14 +57,16 @@ def _statement():
                 above_scale = coalesce(excluded.above_scale, enterprise.above_scale),
                 updated_at = now()
             RETURNING id, county_code, town_code),
+        viewer AS (SELECT CAST(:viewer_unit AS varchar) AS unit, CAST(:sees_all AS boolean) AS sees_all),
         alike AS (
             SELECT c.* FROM ent CROSS JOIN LATERAL (
-                SELECT t.id, t.number, t.title, t.status, t.category_code,
-                       hotline_jaccard(hotline_tokens(t.title || ' ' || t.description),
-                                       CAST(:text_tokens AS text[])) AS similarity
-                FROM ticket t
-                WHERE t.enterprise_id = ent.id AND t.created_at >= now() - make_interval(days => :days)
-                ORDER BY t.id DESC LIMIT :candidates) c
+                SELECT ticket.id, ticket.number, ticket.title, ticket.status, ticket.category_code,
+                       hotline_jaccard(hotline_tokens(ticket.title || ' ' || ticket.description),
+                                       CAST(:text_tokens AS text[])) AS similarity,
+                       coalesce(viewer.sees_all OR ({_seen_by_viewer()}), false) AS visible
+                FROM ticket CROSS JOIN viewer
+                WHERE ticket.enterprise_id = ent.id AND ticket.created_at >= now() - make_interval(days => :days)
+                ORDER BY ticket.id DESC LIMIT :candidates) c
             WHERE c.similarity >= :min_similarity),
         t AS (
             INSERT INTO ticket (number, channel_code, external_id, enterprise_id, enterprise_name, uscc, contact_name,
@@ -89,7 +94,14 @@ def _statement():
                                       segments)
             SELECT id, :total_seconds, :accept_seconds, :handle_seconds, :paused_seconds,
                    CAST(:segments AS jsonb) FROM t)
-        SELECT t.*, (SELECT coalesce(json_agg(a ORDER BY a.id DESC), '[]') FROM alike a) AS alike FROM t""")
+        SELECT t.*, (SELECT coalesce(json_agg(a ORDER BY a.id DESC) FILTER (WHERE a.visible), '[]') FROM alike a)
+               AS alike FROM t""")
+
+
+def _seen_by_viewer() -> str:
+    """The ticket read's visibility rule for handlers, as SQL over the `viewer` row: the answer lists only the
+    similar tickets the caller may read (the repeat flag still counts them all)."""
+    return str(handler_sees(literal_column("viewer.unit")).compile(dialect=postgresql.dialect()))
 
 
 def place(data: TicketFields) -> tuple[str | None, str | None]:
@@ -173,6 +185,7 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
     """The statement's parameters, and what the request alone decides of the new ticket."""
     settings = get_settings()
     county, town = place(data)
+    handler = user.unit_code if user is not None and user.role == Role.HANDLER.value else None
     ent = data.enterprise
     text_ = f"{data.title} {data.description}"
     clock = clocks.Clocks().as_row()
@@ -193,6 +206,8 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
         "status": given["status"], "unit": registered_by_unit, "created_by": given["created_by_id"],
         "received_at": data.received_at, "actor": events.actor_name(user, system),
         "event_unit": registered_by_unit if registered_by_unit is not None else (user.unit_code if user else None),
+        # Handlers are shown only the similar tickets they may read; other roles and platforms see all.
+        "sees_all": handler is None, "viewer_unit": handler,
         **clock, "segments": json.dumps(clock["segments"]),
     }
     return params, given

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import Notification, NotificationAttempt, Ticket, Unit
 from service.config import get_settings
+from service.pipeline import egress
 from service.pipeline.signatures import sign
 
 BACKOFF_SECONDS = (10, 30, 120, 600, 1800, 3600, 7200, 14400)
@@ -75,12 +76,15 @@ def deliver_one(session: Session, n: Notification, client: httpx.Client) -> bool
                "X-Signature": "sha256=" + sign(_secret(n.target), stamp, body),
                "X-Hotline-Event": n.event, "X-Hotline-Delivery": str(n.id)}
     started = time.monotonic()
-    code, error = None, None
+    code, error, refused = None, None, False
     try:
+        egress.check_url(n.url, resolve_host=False)  # the client checks the resolved peer
         response = client.post(n.url, content=body, headers=headers)
         code = response.status_code
         if not 200 <= code < 300:
             error = f"HTTP {code}"
+    except egress.TargetRefused as exc:
+        error, refused = f"refused: {exc}"[:500], True
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
     session.add(NotificationAttempt(notification_id=n.id, status_code=code, error=error,
@@ -90,7 +94,8 @@ def deliver_one(session: Session, n: Notification, client: httpx.Client) -> bool
         n.status, n.delivered_at, n.last_error = "delivered", func.now(), None
         return True
     n.last_error = error
-    if n.attempts >= get_settings().webhook_max_attempts:
+    # A refused target fails at once: retrying cannot help until its URL or the allow-list changes.
+    if refused or n.attempts >= get_settings().webhook_max_attempts:
         n.status = "failed"  # kept with every attempt; `hotline notifications retry` sends it again
     else:
         delay = BACKOFF_SECONDS[min(n.attempts - 1, len(BACKOFF_SECONDS) - 1)]

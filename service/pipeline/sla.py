@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from service.config import get_settings
+from service.pipeline.bounds import FIRST_INSTANT
 from service.pipeline.workdays import Calendar
 
 DEFAULT_SLA_FILE = Path(__file__).resolve().parents[2] / "routing_rules" / "sla.yaml"
@@ -79,6 +80,8 @@ def working_hours_before(cal: Calendar, due: datetime, hours: float) -> datetime
     """The latest instant with `hours` office hours between it and due."""
     target, lo, hi = hours * 3600, due, due
     while cal.working_seconds(lo, due) < target:  # step back whole days until enough office time lies between
+        if lo < FIRST_INSTANT:  # before the calendar's first day there is no office time to count
+            return min(due, FIRST_INSTANT)
         lo -= timedelta(days=1)
     while (hi - lo).total_seconds() > 1:  # then bisect to the second
         mid = lo + (hi - lo) / 2

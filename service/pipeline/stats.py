@@ -1,10 +1,24 @@
 """Leadership's numbers: rollups kept exact by incremental refresh, and the summary read from them.
 
-A trigger queues a ticket whenever it gets an event or changes a dimension. `refresh` takes a batch
-of the queue and, per ticket, subtracts what the ticket contributed last time (recomputed from the
-append-only events up to the last one counted, under the dimensions it was counted under) and adds
-what it contributes now. `rebuild` recomputes everything from scratch; both give the direct count.
-Both write the daily rollups and, in the same statements, the monthly ones (a month = the sum of its days).
+The rollups are, at every commit, the sum over stat_ticket of what each ticket contributes: the facts of
+the events listed in its `counted`, under the dimensions recorded beside them (events are append-only, so
+a list always counts the same). Triggers queue a ticket, in the writer's own transaction, whenever it gets
+an event or changes a dimension, so every committed event is either in its ticket's list or has a queue
+row still waiting, and likewise every dimension change.
+
+`refresh` (one at a time, under an advisory lock) deletes a batch of queue rows, then reads in ONE
+statement, i.e. one snapshot, each batched ticket's dimensions and the ids of its events visible then
+(`stat_now`). It subtracts what the old list counted for, adds what the new list counts for, and records
+the new list and dimensions. Nothing is counted as "what is visible now", only through the lists, so:
+- an event committing during the refresh is not in the new list, and its queue row (not seen when the
+  batch was taken, so not deleted) brings it to the next refresh;
+- an event whose id was drawn before a higher one that was already counted, but that committed later, is
+  in no list yet, so it is added then, not taken for counted (as "the events up to the last id" would);
+- a deleted queue row was seen, so its event had committed before the lists were read, and is in them.
+`rebuild` truncates the queue (which waits for writers that already queued, and holds the others off
+until it commits), then reads every ticket's list in one statement and counts from the lists alike.
+`stats_verify` checks the rollups against a direct count. Both write the daily rollups and, in the same
+statements, the monthly ones (a month = the sum of its days).
 """
 from __future__ import annotations
 
@@ -12,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models.stats import COUNTERS, DIMENSIONS
-from service.pipeline.stats_facts import TICKET_DIMS, facts_sql
+from service.pipeline.stats_facts import COUNTED_KINDS, TICKET_DIMS, facts_sql
 
 REFRESH_LOCK = 727_274_001  # one refresher at a time: two would both subtract the same old contribution
 
@@ -83,9 +97,45 @@ def _apply(session: Session, facts: str, fresh: bool = False) -> None:
     session.execute(text("DROP TABLE stat_fact"))
 
 
-def refresh(session: Session, batch: int = 2000) -> int:
-    """Bring the rollups up to date for one batch of queued tickets; returns how many tickets."""
-    if not session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK}):
+# The events a ticket's contribution is computed from: the listed ones (before lists, those up to the last id).
+_COUNTED = "(e.id = ANY(d.counted) OR (d.counted IS NULL AND e.id <= d.last_event_id))"
+_KINDS = ", ".join(f"'{k}'" for k in COUNTED_KINDS)
+
+
+def _lists(dims: str, every_ticket: bool = False) -> str:
+    """SELECT of each ticket of `dims` with the ids of its counted events (one statement: one snapshot).
+    A few tickets look their events up by index; every ticket (rebuild) reads the events once, grouped."""
+    if every_ticket:
+        events = f"""LEFT JOIN (SELECT ticket_id, array_agg(id) AS counted, max(id) AS last_event_id
+            FROM ticket_event WHERE kind IN ({_KINDS}) GROUP BY ticket_id) e USING (ticket_id)"""
+    else:
+        events = f"""LEFT JOIN LATERAL (SELECT array_agg(e.id) AS counted, max(e.id) AS last_event_id
+            FROM ticket_event e WHERE e.ticket_id = d.ticket_id AND e.kind IN ({_KINDS})) e ON true"""
+    return f"""
+        SELECT d.*, coalesce(e.counted, '{{}}') AS counted, coalesce(e.last_event_id, 0) AS last_event_id
+        FROM {dims} d {events}"""
+
+
+_RECORD_UPDATE = """ON CONFLICT (ticket_id) DO UPDATE SET county = excluded.county, town = excluded.town,
+    channel = excluded.channel, category = excluded.category, request_type = excluded.request_type,
+    last_event_id = excluded.last_event_id, counted = excluded.counted"""
+
+
+def _record(session: Session, fresh: bool) -> None:
+    """Write stat_now's dimensions and lists as what its tickets are counted under."""
+    session.execute(text(f"""
+        INSERT INTO stat_ticket (ticket_id, county, town, channel, category, request_type, last_event_id, counted)
+        SELECT ticket_id, county, town, channel, category, request_type, last_event_id, counted FROM stat_now
+        {"" if fresh else _RECORD_UPDATE}"""))
+
+
+def refresh(session: Session, batch: int = 2000, wait: bool = False) -> int:
+    """Bring the rollups up to date for one batch of queued tickets; returns how many tickets.
+
+    Another refresh running: returns 0 at once, or with `wait` waits for it to commit, then goes on."""
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK})
+    elif not session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK}):
         return 0
     session.execute(text("CREATE TEMP TABLE stat_batch (ticket_id bigint PRIMARY KEY) ON COMMIT DROP"))
     session.execute(text("""
@@ -95,20 +145,14 @@ def refresh(session: Session, batch: int = 2000) -> int:
     count = session.scalar(text("SELECT count(*) FROM stat_batch"))
     if not count:
         return 0
-    session.execute(text(f"""
-        CREATE TEMP TABLE stat_now ON COMMIT DROP AS
-        SELECT d.*, (SELECT max(id) FROM ticket_event WHERE ticket_id = d.ticket_id) AS last_event_id
-        FROM {TICKET_DIMS} d JOIN stat_batch b USING (ticket_id)"""))
-    new = facts_sql("stat_now", "true")
-    old = facts_sql("(SELECT s.* FROM stat_ticket s JOIN stat_batch b USING (ticket_id))",
-                    "e.id <= d.last_event_id")
+    session.execute(text(f"CREATE TEMP TABLE stat_now ON COMMIT DROP AS "
+                         f"{_lists(f'(SELECT d.* FROM {TICKET_DIMS} d JOIN stat_batch b USING (ticket_id))')}"))
+    new = facts_sql("stat_now", _COUNTED)
+    old = facts_sql("(SELECT s.* FROM stat_ticket s JOIN stat_batch b USING (ticket_id))", _COUNTED)
     _apply(session, f"{_signed(new, 1)} UNION ALL {_signed(old, -1)}")
-    session.execute(text("""
-        INSERT INTO stat_ticket (ticket_id, county, town, channel, category, request_type, last_event_id)
-        SELECT ticket_id, county, town, channel, category, request_type, coalesce(last_event_id, 0) FROM stat_now
-        ON CONFLICT (ticket_id) DO UPDATE SET county = excluded.county, town = excluded.town,
-            channel = excluded.channel, category = excluded.category, request_type = excluded.request_type,
-            last_event_id = excluded.last_event_id"""))
+    _record(session, fresh=False)
+    session.execute(text("""DELETE FROM stat_ticket s USING stat_batch b WHERE s.ticket_id = b.ticket_id
+                            AND NOT EXISTS (SELECT FROM stat_now n WHERE n.ticket_id = b.ticket_id)"""))
     return count
 
 
@@ -117,12 +161,11 @@ def rebuild(session: Session) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK})
     session.execute(text("TRUNCATE stat_daily, stat_duration, stat_monthly, stat_duration_monthly, stat_ticket, "
                          "stat_queue"))
-    _apply(session, _signed(facts_sql(TICKET_DIMS), 1), fresh=True)
-    session.execute(text(f"""
-        INSERT INTO stat_ticket (ticket_id, county, town, channel, category, request_type, last_event_id)
-        SELECT d.ticket_id, d.county, d.town, d.channel, d.category, d.request_type, coalesce(e.last_event_id, 0)
-        FROM {TICKET_DIMS} d LEFT JOIN (
-            SELECT ticket_id, max(id) AS last_event_id FROM ticket_event GROUP BY ticket_id) e USING (ticket_id)"""))
+    # What the queue held is counted below: the lists are read after the truncation, in one snapshot.
+    session.execute(text(f"CREATE TEMP TABLE stat_now ON COMMIT DROP AS {_lists(TICKET_DIMS, every_ticket=True)}"))
+    _apply(session, _signed(facts_sql("stat_now", _COUNTED), 1), fresh=True)
+    _record(session, fresh=True)
+    session.execute(text("DROP TABLE stat_now"))
 
 
 def backlog(session: Session) -> int:

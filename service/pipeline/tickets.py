@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
 from models import Role, Ticket, User
 from service.errors import TicketNotFound, field_error
+from service.pipeline.bounds import is_id
 from service.pipeline.textsearch import token_string
 
 
@@ -21,13 +23,20 @@ def visible_to(user: User) -> ColumnElement[bool]:
     """A handler sees tickets where its unit leads, assists, or registered them; other roles see all."""
     if user.role != Role.HANDLER.value:
         return true()
-    unit = user.unit_code
-    return or_(Ticket.lead_unit_code == unit, Ticket.assisting_units.contains([unit]),
+    return handler_sees(user.unit_code)
+
+
+def handler_sees(unit) -> ColumnElement[bool]:
+    """The handlers' rule, for a unit code or a column (intake compiles it into its one statement)."""
+    assisting = [unit] if isinstance(unit, str) or unit is None else array([unit])
+    return or_(Ticket.lead_unit_code == unit, Ticket.assisting_units.contains(assisting),
                Ticket.registered_by_unit_code == unit)
 
 
 def get_visible(session: Session, ticket_id: int, user: User, *, for_update: bool = False) -> Ticket:
     """The ticket, if the user may see it; otherwise 404 (a forbidden read does not reveal existence)."""
+    if not is_id(ticket_id):  # beyond bigint: no such row, and the query could not even be asked
+        raise TicketNotFound(f"ticket {ticket_id} not found")
     query = select(Ticket).where(Ticket.id == ticket_id, visible_to(user))
     if for_update:
         query = query.with_for_update()
@@ -91,7 +100,10 @@ def decode_cursor(cursor: str) -> int:
         prefix, value = raw.split(":", 1)
         if prefix != "t":
             raise ValueError
-        return int(value)
+        ticket_id = int(value)
+        if not is_id(ticket_id):
+            raise ValueError
+        return ticket_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise field_error("cursor", "not a cursor returned by this endpoint") from None
 

@@ -3,9 +3,13 @@
 chinesecalendar knows the published schedules; for a year it does not know yet, Monday to
 Friday are taken as working days and every answer that relied on that is marked provisional,
 so deadlines can be recomputed once the State Council publishes the year.
+
+Instants are clamped into the calendar's range (service/pipeline/bounds.py): a ticket received in year 1 can
+neither make the arithmetic walk two thousand years nor meet Shanghai's local mean time (+08:05:43).
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -15,19 +19,61 @@ import chinese_calendar
 import chinese_calendar.constants
 
 from service.config import get_settings
+from service.pipeline.bounds import clamp
+
+
+def _version() -> tuple[int, int]:
+    """What the schedule tables look like now (a release, or a test, may add days): keys the caches below."""
+    return len(chinese_calendar.constants.holidays), len(chinese_calendar.constants.workdays)
+
+
+def _published() -> frozenset[int]:
+    """The years whose official schedule the installed chinesecalendar knows."""
+    return _published_years(_version())
+
+
+@lru_cache(maxsize=4)
+def _published_years(_: tuple[int, int]) -> frozenset[int]:
+    return frozenset(day.year for day in chinese_calendar.constants.holidays)
 
 
 @lru_cache(maxsize=4096)
 def day_info(d: date) -> tuple[bool, bool]:
     """(is a working day, provisional) for a date."""
-    published = {day.year for day in chinese_calendar.constants.holidays}
-    if d.year in published:
+    if d.year in _published():
         return chinese_calendar.is_workday(d), False
     return d.weekday() < 5, True  # the year's schedule is not published (or not in the installed release)
 
 
 def is_workday(d: date) -> bool:
     return day_info(d)[0]
+
+
+def _exceptions() -> tuple[list[date], list[date]]:
+    """The published days that break the Monday-to-Friday rule: (weekdays off, weekend days worked (调休))."""
+    return _exceptions_of(_version())
+
+
+@lru_cache(maxsize=4)
+def _exceptions_of(_: tuple[int, int]) -> tuple[list[date], list[date]]:
+    published = _published()
+    days = {d for d in (*chinese_calendar.constants.holidays, *chinese_calendar.constants.workdays)
+            if d.year in published}
+    off = sorted(d for d in days if d.weekday() < 5 and not chinese_calendar.is_workday(d))
+    worked = sorted(d for d in days if d.weekday() >= 5 and chinese_calendar.is_workday(d))
+    return off, worked
+
+
+def workdays_between(first: date, end: date) -> int:
+    """How many working days lie in [first, end), counted without walking the days: Mondays to Fridays, less
+    the published weekdays off, plus the published weekend days worked."""
+    if end <= first:
+        return 0
+    weeks, rest = divmod((end - first).days, 7)
+    count = weeks * 5 + sum((first.weekday() + i) % 7 < 5 for i in range(rest))
+    off, worked = _exceptions()
+    count -= bisect_left(off, end) - bisect_left(off, first)
+    return count + bisect_left(worked, end) - bisect_left(worked, first)
 
 
 @dataclass(frozen=True)
@@ -55,7 +101,7 @@ class Calendar:
     def add_working_hours(self, start: datetime, hours: float) -> tuple[datetime, bool]:
         """The instant `hours` office hours after start, and whether a provisional day was used."""
         remaining = hours * 3600.0
-        local = start.astimezone(self.tz)
+        local = clamp(start).astimezone(self.tz)
         d, provisional = local.date(), False
         for _ in range(3660):  # ten years of days: far beyond any limit, but never an endless loop
             work, prov = day_info(d)
@@ -78,7 +124,7 @@ class Calendar:
         count_from="same_day": the day of receipt counts when it is a working day and receipt is
         before the end of office hours. days=0 means the same working day (urgent matters).
         """
-        local = start.astimezone(self.tz)
+        local = clamp(start).astimezone(self.tz)
         d, provisional = local.date(), False
         same_day_counts = count_from == "same_day" or days == 0
         if not (same_day_counts and local < self.end_of_day(d)):
@@ -95,22 +141,22 @@ class Calendar:
         raise ValueError("working days beyond ten years")
 
     def working_seconds(self, a: datetime, b: datetime) -> float:
-        """Office-hour seconds between two instants (0 when b <= a)."""
+        """Office-hour seconds between two instants (0 when b <= a), in time independent of their distance:
+        the first and last days by their periods, the whole days between by counting working days."""
+        a, b = clamp(a), clamp(b)
         if b <= a:
             return 0.0
         la, lb = a.astimezone(self.tz), b.astimezone(self.tz)
-        total, d = 0.0, la.date()
-        while d <= lb.date():
-            if is_workday(d):
-                if la.date() < d < lb.date():
-                    total += self.day_seconds
-                else:
-                    for p, q in self._periods_on(d):
-                        lo, hi = max(p, la), min(q, lb)
-                        if hi > lo:
-                            total += (hi - lo).total_seconds()
-            d += timedelta(days=1)
-        return total
+        if la.date() == lb.date():
+            return self._seconds_on(la.date(), la, lb)
+        between = workdays_between(la.date() + timedelta(days=1), lb.date())
+        return self._seconds_on(la.date(), la, lb) + between * self.day_seconds + self._seconds_on(lb.date(), la, lb)
+
+    def _seconds_on(self, d: date, lo: datetime, hi: datetime) -> float:
+        """Office-hour seconds of day d that lie between lo and hi."""
+        if not is_workday(d):
+            return 0.0
+        return sum(max((min(q, hi) - max(p, lo)).total_seconds(), 0.0) for p, q in self._periods_on(d))
 
 
 def _secs(t: time) -> int:

@@ -3,10 +3,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from service.pipeline.bounds import MAX_ID, instant_problem
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=5000)]
+
+
+def _in_calendar(value):
+    if problem := instant_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+# A date the deadline arithmetic can work from (it computes the 催办 and red-light instants after it).
+CalendarInstant = Annotated[AwareDatetime, AfterValidator(_in_calendar)]
 
 
 class ActionIn(BaseModel):
@@ -47,7 +59,7 @@ class AnswerIn(ActionIn):
 
 
 class ExtensionIn(ActionIn):
-    new_due_at: AwareDatetime
+    new_due_at: CalendarInstant
     reason: Required
 
 
@@ -68,5 +80,5 @@ class SuperviseIn(ActionIn):
 
 
 class MergeIn(ActionIn):
-    into_ticket_id: int = Field(gt=0)
+    into_ticket_id: int = Field(gt=0, le=MAX_ID)
     reason: Note = ""

@@ -68,3 +68,20 @@ class ImportReport(BaseModel):
     dry_run: bool
     rejected: list[RejectedRow]
     tickets: list[ImportedRow]
+
+
+class ImportJobOut(BaseModel):
+    """An import run by a worker (uploads of more than HOTLINE_IMPORT_SYNC_MAX_ROWS rows)."""
+
+    id: int
+    status: Coded
+    rows: int = Field(description="data rows in the file")
+    dry_run: bool
+    filename: str
+    size_bytes: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_url: str
+    report: ImportReport | None = Field(description="once status is done: what a small upload answers at once")

@@ -1,7 +1,7 @@
 """Routing preview and rule-set status."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from models import RequestType, Urgency
 from service.schemas.ticket import CategoryCode, ChannelCode, CountyCode, TownCode
@@ -32,3 +32,10 @@ class RulesStatus(BaseModel):
     rules: int
     directory: str
     rejected_edit_errors: list[str] | None = None
+
+
+class RulesInvalidOut(BaseModel):
+    """A rule set refused on reload: every error, one line each."""
+
+    error: str = Field(examples=["rules_invalid"])
+    detail: list[str]

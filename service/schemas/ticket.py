@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -10,6 +10,7 @@ from stdnum.cn import uscc as uscc_std
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from models import RequestType, Urgency
+from service.pipeline.bounds import received_at_problem
 from service.pipeline.reference import reference
 from service.schemas.common import Coded
 
@@ -98,9 +99,9 @@ class TicketFields(BaseModel):
 
     @field_validator("received_at")
     @classmethod
-    def _not_future(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v > datetime.now(UTC) + timedelta(minutes=5):
-            raise ValueError("lies in the future")
+    def _within_window(cls, v: datetime | None) -> datetime | None:
+        if v is not None and (problem := received_at_problem(v)):
+            raise ValueError(problem)
         return v
 
 

@@ -57,3 +57,25 @@ def test_signed_but_invalid_payload_names_the_field(client):
     r = _push(client, payload)
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"] == "enterprise.uscc"
+
+
+def test_only_the_documented_sha256_format_is_accepted(client, session):
+    """`sha256=<hex>`: a bare hex, another prefix or a non-ASCII value is 401 and writes nothing."""
+    raw = json.dumps(_payload(), ensure_ascii=False).encode()
+    stamp = str(int(time.time()))
+    sig = sign(get_settings().bangqiyun_secret, stamp, raw)
+    for given in (sig, f"SHA256={sig}", f"sha1={sig}", f"sha256= {sig}", "sha256=ü" + sig[1:]):
+        r = client.post("/api/v1/intake/bangqiyun", content=raw,
+                        headers={"Content-Type": "application/json", "X-Signature-Timestamp": stamp,
+                                 "X-Signature": given.encode()})
+        assert r.status_code == 401, given
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 0
+    r = client.post("/api/v1/intake/bangqiyun", content=raw,
+                    headers={"Content-Type": "application/json", "X-Signature-Timestamp": stamp,
+                             "X-Signature": f"sha256={sig}"})
+    assert r.status_code == 201, r.text
+
+
+def test_a_huge_signature_timestamp_is_401_not_500(client):
+    r = _push(client, _payload(), ts=10**400)
+    assert r.status_code == 401 and "stale" in r.json()["detail"]

@@ -1,13 +1,15 @@
 """Working days and office hours on the official calendar (2026 schedule, State Council notice)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.pipeline.workdays import Calendar, day_info, parse_office_hours
+from service.pipeline import sla
+from service.pipeline.workdays import Calendar, day_info, parse_office_hours, workdays_between
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = Calendar(SH, parse_office_hours("08:30-12:00,13:30-17:30"))
@@ -76,3 +78,48 @@ def test_deadline_ends_a_working_day_and_grows_with_the_limit(start, days):
         counted += day_info(d)[0]
         d += timedelta(days=1)
     assert counted == days
+
+
+def _walked_seconds(a: datetime, b: datetime) -> float:
+    """Office seconds between a and b, day by day (the plain definition the calendar must agree with)."""
+    total, d = 0.0, a.astimezone(SH).date()
+    while d <= b.astimezone(SH).date():
+        if day_info(d)[0]:
+            for p, q in CAL._periods_on(d):
+                total += max((min(q, b) - max(p, a)).total_seconds(), 0.0)
+        d += timedelta(days=1)
+    return total
+
+
+days = st.dates(min_value=date(2003, 1, 1), max_value=date(2028, 12, 31))
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=days, span=st.integers(min_value=0, max_value=800))
+def test_working_days_are_counted_without_walking_them(first, span):
+    end = first + timedelta(days=span)
+    walked = sum(day_info(first + timedelta(days=i))[0] for i in range(span))
+    assert workdays_between(first, end) == walked
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=instants, span=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=900)))
+def test_office_seconds_between_far_instants_match_the_day_by_day_count(a, span):
+    assert abs(CAL.working_seconds(a, a + span) - _walked_seconds(a, a + span)) < 1e-6
+
+
+def test_instants_before_the_calendar_are_clamped_not_walked():
+    """Year 1 (once accepted as a received_at) costs what today does, and never meets local mean time."""
+    started = time.monotonic()
+    seconds = CAL.working_seconds(datetime(1, 1, 1, tzinfo=SH), at(2026, 11, 30))
+    due, provisional = CAL.add_working_days(datetime(1, 1, 1, tzinfo=SH), 3)
+    assert time.monotonic() - started < 0.5
+    assert seconds == CAL.working_seconds(datetime(2000, 1, 1, tzinfo=UTC), at(2026, 11, 30))
+    assert due == datetime(2000, 1, 5, 17, 30, tzinfo=SH) and due.utcoffset() == timedelta(hours=8)
+    assert CAL.add_working_hours(datetime(1, 1, 1, tzinfo=SH), 1)[0].utcoffset() == timedelta(hours=8)
+    assert CAL.working_seconds(at(2026, 11, 30), datetime(9999, 12, 31, tzinfo=UTC)) > 0  # clamped at 2200
+
+
+def test_a_reminder_before_a_deadline_before_the_calendar_ends():
+    due = datetime(1999, 12, 31, 17, 30, tzinfo=SH)
+    assert sla.working_hours_before(CAL, due, 4) == due

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from pathlib import Path
 
@@ -39,6 +40,10 @@ def prepare() -> dict[str, str]:
         "HOTLINE_REDIS_URL": base_redis,
         "HOTLINE_QUEUE_PREFIX": f"hotline-test-{RUN}",
         "HOTLINE_DATA_DIR": str(TEST_DATA),
+        # Fresh secrets per run: nothing in the repository signs anything the service accepts.
+        "HOTLINE_SECRET_KEY": secrets.token_urlsafe(48),
+        "HOTLINE_BANGQIYUN_SECRET": secrets.token_urlsafe(32),
+        "HOTLINE_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "HOTLINE_BCRYPT_ROUNDS": "4",  # the cost factor only slows the suite; hashing itself is tested
         "HOTLINE_USER_CACHE_SECONDS": "0",
         "HOTLINE_UNIT_CACHE_SECONDS": "0",  # tests set a webhook and expect the very next message to use it  # each test truncates users, so ids come back with other roles

@@ -1,0 +1,30 @@
+"""Response models of the personal-data audit trail."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from service.schemas.common import Coded
+
+
+class AuditUser(BaseModel):
+    id: int | None  # None once the account was deleted; the name and role stay as they were
+    username: str
+    role: Coded
+
+
+class AuditTicket(BaseModel):
+    id: int
+    number: str | None
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: datetime
+    user: AuditUser
+    action: Coded
+    ticket: AuditTicket | None
+    params: dict[str, Any]
+    rows: int | None
