@@ -221,21 +221,26 @@ def purge_exports(session: Session) -> int:
     ).returning(ExportJob.id)).all())
 
 
-def _stale_before() -> datetime:
+def stale_before() -> datetime:
+    """Jobs started before this are taken to have lost their worker."""
     return datetime.now(UTC) - timedelta(minutes=get_settings().export_stale_minutes)
+
+
+def claim_job(session: Session, model: Any, job_id: int) -> bool:
+    """Mark a queued (or crashed, long-running) export or import as running; False when there is nothing to do."""
+    claimed = session.scalar(
+        update(model)
+        .where(model.id == job_id, or_(model.status == ExportStatus.QUEUED.value,
+                                       (model.status == ExportStatus.RUNNING.value)
+                                       & (model.started_at < stale_before())))
+        .values(status=ExportStatus.RUNNING.value, started_at=func.now(), attempts=model.attempts + 1, error=None)
+        .returning(model.id))
+    return claimed is not None
 
 
 def claim_export(session: Session, export_id: int) -> bool:
     """Mark a queued (or crashed, long-running) export as running; False when there is nothing to do."""
-    claimed = session.scalar(
-        update(ExportJob)
-        .where(ExportJob.id == export_id, or_(ExportJob.status == ExportStatus.QUEUED.value,
-                                               (ExportJob.status == ExportStatus.RUNNING.value)
-                                               & (ExportJob.started_at < _stale_before())))
-        .values(status=ExportStatus.RUNNING.value, started_at=func.now(), attempts=ExportJob.attempts + 1,
-                error=None)
-        .returning(ExportJob.id))
-    return claimed is not None
+    return claim_job(session, ExportJob, export_id)
 
 
 def build_export(session: Session, export_id: int) -> ExportJob:
@@ -269,7 +274,7 @@ def fail_export(session: Session, export_id: int, error: str) -> None:
 
 def stale_export_ids(session: Session) -> list[int]:
     """Exports whose job was lost (never enqueued, or its worker died): the sweep enqueues them again."""
-    cutoff = _stale_before()
+    cutoff = stale_before()
     return list(session.scalars(select(ExportJob.id).where(or_(
         (ExportJob.status == ExportStatus.QUEUED.value) & (ExportJob.created_at < cutoff),
         (ExportJob.status == ExportStatus.RUNNING.value) & (ExportJob.started_at < cutoff)))))

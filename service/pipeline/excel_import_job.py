@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import Role, User
@@ -11,6 +11,7 @@ from models.export import ExportStatus
 from models.import_job import ImportJob
 from service.config import get_settings
 from service.errors import DomainError, NotFound
+from service.pipeline.excel import claim_job, stale_before
 from service.pipeline.excel_import import ImportResult, import_tickets
 
 
@@ -37,20 +38,9 @@ def get_import(session: Session, import_id: int, user: User) -> ImportJob:
     return job
 
 
-def _stale_before() -> datetime:
-    return datetime.now(UTC) - timedelta(minutes=get_settings().export_stale_minutes)
-
-
 def claim_import(session: Session, import_id: int) -> bool:
     """Mark a queued (or crashed, long-running) import as running; False when there is nothing to do."""
-    claimed = session.scalar(
-        update(ImportJob)
-        .where(ImportJob.id == import_id, or_(ImportJob.status == ExportStatus.QUEUED.value,
-                                               (ImportJob.status == ExportStatus.RUNNING.value)
-                                               & (ImportJob.started_at < _stale_before())))
-        .values(status=ExportStatus.RUNNING.value, started_at=func.now(), attempts=ImportJob.attempts + 1, error=None)
-        .returning(ImportJob.id))
-    return claimed is not None
+    return claim_job(session, ImportJob, import_id)
 
 
 def run_claimed_import(session: Session, import_id: int) -> ImportResult:
@@ -87,7 +77,7 @@ def fail_import(session: Session, import_id: int, error: str, *, final: bool = F
 
 def stale_import_ids(session: Session) -> list[int]:
     """Imports whose job was lost (never enqueued, or its worker died): the sweep enqueues them again."""
-    cutoff = _stale_before()
+    cutoff = stale_before()
     return list(session.scalars(select(ImportJob.id).where(or_(
         (ImportJob.status == ExportStatus.QUEUED.value) & (ImportJob.created_at < cutoff),
         (ImportJob.status == ExportStatus.RUNNING.value) & (ImportJob.started_at < cutoff)))))
