@@ -47,7 +47,7 @@ def check_text(values: dict[str, Any]) -> None:
 
 
 def printable(name: str) -> str:
-    """A name safe to echo in a JSON answer (bad characters written as \\uXXXX)."""
+    """A name safe to echo in a JSON answer (bad characters written as JSON escapes)."""
     return _BAD.sub(lambda m: f"\\u{ord(m.group()):04x}", name)
 
 
