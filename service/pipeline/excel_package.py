@@ -21,7 +21,7 @@ from service.errors import InvalidInput, field_error
 CHUNK = 64 * 1024
 MAX_STYLES = 100_000  # Excel itself allows about 64,000 cell formats
 STRING_OVERHEAD = 40  # what each shared string costs beside its characters (a Python str's header)
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError)
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
 
 
 @dataclass(frozen=True)
