@@ -448,7 +448,7 @@ class TicketMaker:
 def check_templates_route() -> list[str]:
     """Problems with TEMPLATES: each must be placed by the shipped rules in every town used (empty = ok)."""
     from routing_rules import RuleSet, TicketFacts
-    from service.pipeline.reference import known_unit_codes
+    from service.domain.reference import known_unit_codes
     from service.pipeline.route import rules_dir
 
     rs = RuleSet.load(rules_dir(), known_units=known_unit_codes())
@@ -563,8 +563,8 @@ class Stack:
 
         from models import Role
         from service.migrate import upgrade
-        from service.pipeline.reference import seed_reference
-        from service.pipeline.users import create_user
+        from service.domain.reference import seed_reference
+        from service.security.users import create_user
         from sqlalchemy.orm import Session
 
         upgrade(self.db_url)

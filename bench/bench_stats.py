@@ -7,7 +7,7 @@
 
 Set-up (bench/_stack.py): a fresh database hotline_bench_<run> on the embedded PostgreSQL, or on the
 server at HOTLINE_DATABASE_URL when that is set (Redis likewise: embedded, or HOTLINE_REDIS_URL; only the
-API needs it); migrated, reference data seeded, a leader user (service.pipeline.users.create_user). It is
+API needs it); migrated, reference data seeded, a leader user (service.security.users.create_user). It is
 dropped at the end, also on Ctrl-C / SIGTERM, with the API subprocess and the temporary directory.
 
 Data: the database grows through --sizes (ascending): seed the first size, measure, add tickets up to the
@@ -31,7 +31,7 @@ every code is read from the reference tables, so the rows are valid), the stat_e
 disabled (ALTER TABLE ... DISABLE TRIGGER) around the load and enabled again, and the secondary indexes of
 ticket and ticket_event are dropped before the COPY and built again after it from their own definitions
 (--keep-indexes COPYs into them instead). Then the production path after a bulk load: the rollups
-rebuilt with service.pipeline.stats.rebuild(session) + commit (timed), then VACUUM (ANALYZE). The rebuild
+rebuilt with service.pipeline.stats.rollup.rebuild(session) + commit (timed), then VACUUM (ANALYZE). The rebuild
 writes the fact rows once to a temporary table and adds them up with GROUPING SETS (the city and every
 dimension in one pass) into the daily and the monthly rollups; --rebuild-settings (e.g. work_mem=512MB)
 sets planner settings on the rebuild's session only (the output says which were used).
@@ -461,7 +461,7 @@ def seed_to(stack: Stack, seeder: Seeder, have: int, target: int, args) -> dict:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from service.pipeline import stats
+    from service.pipeline.stats import rollup as stats
 
     url = libpq_url(stack.db_url)
     out = {"tickets": target - have}
@@ -674,7 +674,7 @@ def measure(stack: Stack, api: Api, engine, size: int, args, smallest: bool) -> 
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    from service.pipeline import stats_query
+    from service.pipeline.stats import query as stats_query
 
     today = datetime.now(SH).date()
     jan1 = date(today.year, 1, 1)
@@ -771,7 +771,7 @@ def rollup_profile(engine, size: int, args) -> list[list]:
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    from service.pipeline import stats_query
+    from service.pipeline.stats import query as stats_query
 
     today = datetime.now(SH).date()
     jan1 = date(today.year, 1, 1)
@@ -832,7 +832,7 @@ def main() -> int:
     import psycopg
 
     from models import Role
-    from service.pipeline.users import create_user
+    from service.security.users import create_user
 
     print(f"bench_stats: the summary endpoint at {', '.join(human(s) for s in sizes)} tickets")
     report_quiet(args)

@@ -231,7 +231,7 @@ def seed(engine, db_url: str, n: int, seed_value: int, keep_indexes: bool = Fals
     from sqlalchemy.orm import Session
 
     from service.migrate import upgrade
-    from service.pipeline.reference import seed_reference
+    from service.domain.reference import seed_reference
 
     out = {}
     t0 = time.perf_counter()

@@ -45,6 +45,36 @@ class Role(LabelledEnum):
     ADMIN = "admin"
 
 
+class EventKind(LabelledEnum):
+    """What one row of a ticket's history records (ticket_event.kind)."""
+
+    CREATED = "created"
+    ROUTED = "routed"
+    ROUTING_NO_MATCH = "routing_no_match"
+    DISPATCHED = "dispatched"
+    TRANSFERRED = "transferred"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    REFUSAL_APPROVED = "refusal_approved"
+    REFUSAL_OVERRULED = "refusal_overruled"
+    ASSIST_OPINION = "assist_opinion"
+    DEADLINES_RECOMPUTED = "deadlines_recomputed"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_APPROVED = "extension_approved"
+    EXTENSION_DENIED = "extension_denied"
+    RESOLVED = "resolved"
+    INSTANT_RESOLVED = "instant_resolved"
+    FEEDBACK = "feedback"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    REMINDED = "reminded"
+    SUPERVISED = "supervised"
+    MERGED = "merged"
+    MERGE_RECEIVED = "merge_received"
+    UNMERGED = "unmerged"
+    MERGE_UNDONE = "merge_undone"
+
+
 LABELS: dict[str, dict[str, str]] = {
     "TicketStatus": {
         "new": "受理", "pending_dispatch": "待派单", "assigned": "待签收", "refuse_review": "退单审核",
@@ -53,6 +83,15 @@ LABELS: dict[str, dict[str, str]] = {
     "RequestType": {"consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报", "suggestion": "建议"},
     "Urgency": {"normal": "一般", "urgent": "紧急", "critical": "特急"},
     "Role": {"operator": "话务员", "dispatcher": "派单员", "handler": "承办人", "leader": "领导", "admin": "管理员"},
+    "EventKind": {
+        "created": "受理", "routed": "自动派单", "routing_no_match": "未匹配派单规则", "dispatched": "派单",
+        "transferred": "改派", "accepted": "签收", "refused": "退单", "refusal_approved": "退单通过",
+        "refusal_overruled": "退单驳回", "assist_opinion": "协办意见", "deadlines_recomputed": "重算时限",
+        "extension_requested": "申请延期", "extension_approved": "延期通过", "extension_denied": "延期驳回",
+        "resolved": "办结", "instant_resolved": "即时办结", "feedback": "回访", "reopened": "重办", "closed": "归档",
+        "reminded": "催办", "supervised": "督办", "merged": "并单", "merge_received": "并入工单",
+        "unmerged": "撤销并单", "merge_undone": "并单已撤销",
+    },
 }
 
 # Tickets in these states are still someone's work; duplicates are looked for among them.

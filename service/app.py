@@ -19,7 +19,7 @@ from service.config import get_settings
 from service.credentials import require_secrets
 from service.db import dispose_async_engine
 from service.errors import install_handlers
-from workers.queues import close_async_connection
+from service.queues import close_async_connection
 
 
 class BodyLimit:

@@ -75,8 +75,8 @@ def seed(demo: Annotated[bool, typer.Option(help="also demo users and tickets")]
 
 def _seed(demo: bool) -> None:
     from service.db import commit
-    from service.pipeline import demo as demo_data
-    from service.pipeline.reference import seed_reference
+    from service import demo as demo_data
+    from service.domain.reference import seed_reference
 
     with _session() as session:
         written = seed_reference(session)
@@ -95,8 +95,8 @@ def _seed(demo: bool) -> None:
 
 
 def _enqueue_new(session) -> None:
-    from service.pipeline.demo import new_ticket_ids
-    from workers.queues import request_routing_safely
+    from service.demo import new_ticket_ids
+    from service.queues import request_routing_safely
 
     if new_ticket_ids(session):
         request_routing_safely()
@@ -195,7 +195,7 @@ def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] =
 
 
 def _banner(settings, port: int, demo: bool, secrets_path: Path) -> None:
-    from service.pipeline.demo import DEMO_PASSWORD, DEMO_USERS
+    from service.demo import DEMO_PASSWORD, DEMO_USERS
 
     host = settings.api_host
     lines = [f"hotline is running at http://{host}:{port}", f"  API docs: http://{host}:{port}/docs",
@@ -216,7 +216,7 @@ def user_add(username: str, role: Annotated[Role, typer.Option()], unit: Optiona
     """Add a user: hotline user add NAME --role handler --unit tc.yueqing_liushi."""
     from service.db import commit
     from service.errors import DomainError
-    from service.pipeline.users import create_user
+    from service.security.users import create_user
 
     _configure_servers()
     password = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -235,7 +235,7 @@ def user_add(username: str, role: Annotated[Role, typer.Option()], unit: Optiona
 def rules_check(directory: Annotated[Optional[Path], typer.Argument()] = None) -> None:
     """Validate rule files; every error is printed with file and line. Exit 1 when any."""
     from routing_rules import check
-    from service.pipeline.reference import known_unit_codes
+    from service.domain.reference import known_unit_codes
     from service.pipeline.route import rules_dir
 
     directory = directory or rules_dir()
@@ -262,7 +262,7 @@ def rules_explain(
     """Show which rule would route a ticket like this, and why the others did not match."""
     from routing_rules import RuleSet
     from service.api.routing import preview_facts
-    from service.pipeline.reference import known_unit_codes
+    from service.domain.reference import known_unit_codes
     from service.pipeline.route import rules_dir
     from service.schemas.routing import PreviewIn
 
@@ -322,7 +322,7 @@ def verify_stats(
     """Compare the statistics rollups with a direct count of the events; print the differing cells (exit 1)."""
     from datetime import date
 
-    from service.pipeline.stats_verify import verify
+    from service.pipeline.stats.verify import verify
     from workers.jobs import report_stats_drift
 
     try:
@@ -354,7 +354,7 @@ def retry_notifications() -> None:
     """Give notifications that ran out of attempts a fresh round."""
     from service.db import commit
     from service.pipeline.notify import retry_failed
-    from workers.queues import enqueue_delivery_safely
+    from service.queues import enqueue_delivery_safely
 
     _configure_servers()
     with _session() as session:

@@ -40,7 +40,7 @@ class StateCollector:
         from sqlalchemy import text
 
         from service.db import get_engine
-        from workers import queues
+        from service import queues
 
         open_ = GaugeMetricFamily("hotline_open_tickets", "Open tickets by lead unit", labels=["unit"])
         overdue = GaugeMetricFamily("hotline_overdue_tickets", "Open tickets past the 办结 deadline", labels=["unit"])
@@ -75,7 +75,7 @@ def _verification_key() -> str:
 
 def record_stats_verification(drift_cells: int) -> None:
     """Keep the last statistics verification's outcome in Redis, where every process's /metrics reads it."""
-    from workers import queues
+    from service import queues
 
     try:
         queues.connection().hset(_verification_key(), mapping={"cells": drift_cells, "at": time.time()})
@@ -85,7 +85,7 @@ def record_stats_verification(drift_cells: int) -> None:
 
 def _stats_verification() -> list:
     """hotline_stats_drift_cells and hotline_stats_verified_timestamp_seconds, once a verification has run."""
-    from workers import queues
+    from service import queues
 
     drift = GaugeMetricFamily("hotline_stats_drift_cells", "Rollup cells differing from a direct count at the "
                               "last verification")

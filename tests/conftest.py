@@ -18,8 +18,8 @@ from sqlalchemy import text  # noqa: E402
 from service import db  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
-from service.pipeline.reference import seed_reference  # noqa: E402
-from workers import queues  # noqa: E402
+from service.domain.reference import seed_reference  # noqa: E402
+from service import queues  # noqa: E402
 
 get_settings.cache_clear()
 upgrade(_env["HOTLINE_DATABASE_URL"])

@@ -7,7 +7,7 @@ from stdnum.cn import uscc
 
 from models import Role
 from service import db
-from service.pipeline.users import create_user
+from service.security.users import create_user
 
 PASSWORD = "secret-pw"
 _seq = itertools.count(1)

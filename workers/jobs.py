@@ -8,10 +8,14 @@ from zoneinfo import ZoneInfo
 from service import db
 from service.config import get_settings
 from service.metrics import record_stats_verification, timed_job
-from service.pipeline import egress, excel, notify, route, stats, stats_verify, sweeps
+from service.pipeline import notify, route, sweeps
+from service.security import egress
+from service.pipeline.excel import jobs as excel
+from service.pipeline.stats import rollup as stats
+from service.pipeline.stats import verify as stats_verify
 from service.errors import DomainError
-from service.pipeline import excel_import_job
-from workers import queues
+from service.pipeline.excel import import_job as excel_import_job
+from service import queues
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ import redis
 from rq.serializers import JSONSerializer
 
 from service.config import get_settings
-from workers import jobs, queues
+from workers import jobs
+from service import queues
 from workers.resilient import REDIS_ERRORS, HotlineSimpleWorker, HotlineWorker
 
 log = logging.getLogger(__name__)

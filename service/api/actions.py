@@ -10,10 +10,11 @@ from service.api import present
 from service.api.deps import CurrentUser
 from service.api.openapi import errors
 from service.db import SessionDep, after_commit, commit
-from service.pipeline import actions, dedupe, resolution, tickets
+from service.pipeline import actions, dedupe, resolution
+from service.domain import tickets
 from service.schemas import actions as body
 from service.schemas.ticket import TicketOut
-from workers.queues import enqueue_delivery_safely, enqueue_stats_refresh_soon
+from service.queues import enqueue_delivery_safely, enqueue_stats_refresh_soon
 
 # Who may take each step, and from which status, is the workflow's to say: 403 and 409 on every action.
 router = APIRouter(prefix="/api/v1/tickets/{ticket_id}", tags=["lifecycle"], responses=errors(403, 409))

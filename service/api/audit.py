@@ -13,7 +13,7 @@ from service.api.deps import require
 from service.api.filters import local_time
 from service.config import get_settings
 from service.db import SessionDep
-from service.pipeline import audit
+from service.domain import audit
 from service.schemas.audit import AuditEventOut, AuditTicket, AuditUser
 from service.schemas.common import Coded, Page
 

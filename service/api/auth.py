@@ -13,8 +13,8 @@ from service.api.deps import CurrentUser, require
 from service.api.openapi import errors
 from service.db import SessionDep, commit
 from service.errors import Unauthorized
-from service.pipeline.reference import reference
-from service.pipeline.users import authenticate, create_user, issue_token
+from service.domain.reference import reference
+from service.security.users import authenticate, create_user, issue_token
 from service.schemas.user import TokenOut, UserCreate, UserOut
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 
 from models import Role, User
 from service.errors import Forbidden, Unauthorized
-from service.pipeline.users import cached_user, load_user, token_payload
+from service.security.users import cached_user, load_user, token_payload
 
 TOKEN_URL = "/api/v1/auth/token"
 SCHEME = "OAuth2PasswordBearer"

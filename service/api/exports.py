@@ -21,15 +21,17 @@ from service.api.openapi import errors
 from service.config import get_settings
 from service.db import SessionDep, after_commit, commit, session_factory
 from service.errors import Conflict, Forbidden, field_error
-from service.pipeline import audit, excel, excel_report
-from service.pipeline import excel_import_job
-from service.pipeline.excel_import import ImportResult, import_rows, read_sheet
+from service.domain import audit
+from service.pipeline.excel import export as excel
+from service.pipeline.excel import report as excel_report
+from service.pipeline.excel import import_job as excel_import_job
+from service.pipeline.excel.sheet_import import ImportResult, import_rows, read_sheet
 from service.api.filters import local_time, ticket_filter
-from service.pipeline.tickets import TicketFilter
+from service.domain.tickets import TicketFilter
 from service.schemas.common import Coded
 from service.schemas.exports import ExportOut, ExportRequest, ImportJobOut, ImportReport
 from service.schemas.ticket import check_code
-from workers.queues import (
+from service.queues import (
     enqueue_export_safely, enqueue_import_safely, enqueue_stats_refresh_soon, request_routing_safely,
 )
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Query
 
 from service.config import get_settings
-from service.pipeline.tickets import TicketFilter
+from service.domain.tickets import TicketFilter
 
 
 def ticket_filter(

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
-from service.pipeline.bounds import MAX_ID, printable, text_problem
+from service.domain.bounds import MAX_ID, printable, text_problem
 
 # What a body must contain to hold such a character once decoded: a raw NUL, a \u escape of NUL or of a
 # surrogate (a valid pair decodes to one character and passes), or a surrogate written as UTF-8 bytes, which

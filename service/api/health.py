@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from service.db import get_engine
-from workers.queues import connection
+from service.queues import connection
 
 router = APIRouter(tags=["health"])
 

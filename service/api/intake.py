@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from service.api.openapi import errors
 from service.api.tickets import register_on_loop
 from service.config import get_settings
-from service.pipeline.signatures import verify
+from service.security.signatures import verify
 from service.schemas.ticket import BangqiyunPush, TicketCreated
 
 router = APIRouter(prefix="/api/v1/intake", tags=["intake"])

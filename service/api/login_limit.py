@@ -11,7 +11,7 @@ import redis
 
 from service.config import get_settings
 from service.errors import TooManyAttempts
-from workers import queues
+from service import queues
 
 log = logging.getLogger(__name__)
 

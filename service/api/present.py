@@ -5,8 +5,8 @@ from sqlalchemy.orm import Session
 
 from models import RequestType, Ticket, TicketEvent, TicketStatus, Urgency, User
 from service.pipeline.dedupe import PossibleDuplicate, readable
-from service.pipeline.privacy import shown_phone
-from service.pipeline.reference import reference
+from service.domain.privacy import shown_phone
+from service.domain.reference import reference
 from service.pipeline.workflow import ACTION_LABELS, SATISFACTION, allowed_actions
 from service.schemas.common import Coded
 from service.schemas.ticket import (

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from models import RequestType, Role, TicketStatus, Urgency
 from service.api.deps import CurrentUser
 from service.errors import NotFound
-from service.pipeline.reference import TABLES, reference
+from service.domain.reference import TABLES, reference
 
 router = APIRouter(prefix="/api/v1/reference", tags=["reference"])
 

@@ -9,7 +9,7 @@ from models import Role, User
 from routing_rules import TicketFacts
 from service.api.deps import require
 from service.pipeline import route
-from service.pipeline.reference import reference
+from service.domain.reference import reference
 from service.schemas.routing import PreviewIn, PreviewOut, RulesInvalidOut, RulesStatus
 
 router = APIRouter(prefix="/api/v1/routing", tags=["routing"])

@@ -13,9 +13,9 @@ from service.api.openapi import errors
 from service.config import get_settings
 from service.db import SessionDep
 from service.errors import Forbidden, field_error
-from service.pipeline import stats_query
-from service.pipeline.bounds import check_day
-from service.pipeline.reference import reference
+from service.pipeline.stats import query as stats_query
+from service.domain.bounds import check_day
+from service.domain.reference import reference
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
 

@@ -13,13 +13,16 @@ from service.config import get_settings
 from service.db import SessionDep, after_commit, commit, session_factory
 from service.metrics import TICKETS_RECEIVED
 from service.errors import Forbidden
-from service.pipeline import audit, dedupe, events, resolution, tickets
+from service.pipeline import dedupe, resolution
+from service.domain import audit
+from service.domain import events
+from service.domain import tickets
 from service.pipeline.intake import insert_ticket_alone, register_ticket
 from service.api.filters import ticket_filter
-from service.pipeline.tickets import TicketFilter
+from service.domain.tickets import TicketFilter
 from service.schemas.common import Page
 from service.schemas.ticket import TicketCreate, TicketCreated, TicketDetail, TicketOut
-from workers.queues import (
+from service.queues import (
     enqueue_stats_refresh_soon, enqueue_stats_refresh_soon_async, request_routing_async, request_routing_safely,
 )
 

@@ -11,7 +11,7 @@ from models import Role, Unit, User
 from service.api.deps import require
 from service.db import SessionDep, commit
 from service.errors import NotFound, field_error
-from service.pipeline import egress
+from service.security import egress
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
 Admin = Annotated[User, Depends(require(Role.ADMIN))]

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from models import Ticket, TicketStatus, User
 from service.errors import Conflict, TicketNotFound, field_error
-from service.pipeline import clocks, events, notify, sla
-from service.pipeline.reference import known_unit_codes
+from service.pipeline import clocks, notify, sla
+from service.domain import events
+from service.domain.reference import known_unit_codes
 from service.pipeline.workflow import REFUSAL_REASONS, Action, check
 
 S = TicketStatus
@@ -70,7 +71,7 @@ def assign(session: Session, ticket: Ticket, *, lead: str, assisting: list[str],
 
 def set_deadlines(ticket: Ticket) -> None:
     """Compute the deadlines from their stored inputs (also used to recompute provisional ones)."""
-    from service.pipeline.workdays import Calendar
+    from service.domain.workdays import Calendar
 
     provisional = False
     if ticket.assigned_at is not None and ticket.accept_hours is not None:

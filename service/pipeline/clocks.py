@@ -1,7 +1,7 @@
 """Clocks derived from the event history: the enterprise-facing total and each unit's segments.
 
 Counting rules:
-- Time is office hours on working days (service/pipeline/workdays.py).
+- Time is office hours on working days (service/domain/workdays.py).
 - The total runs from receipt to the last resolution (办结 or 即时办结); a 重办 starts it again.
 - A segment is one unit's stretch of one kind: `accept` (assigned, waiting for 签收) or `handle`
   (签收 to 办结, 改派 or 退单). Time in `new` / `pending_dispatch` belongs to dispatch (no unit).
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from models import Ticket, TicketClock, TicketEvent, TicketStatus
 from service.config import get_settings
-from service.pipeline.workdays import Calendar
+from service.domain.workdays import Calendar
 
 S = TicketStatus
 STOPPED = {S.RESOLVED.value, S.CLOSED.value, S.MERGED.value}

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from models import OPEN_STATUSES, Role, Ticket, TicketEvent, TicketStatus, User
 from service.config import get_settings
 from service.errors import InvalidTransition, TicketNotFound, field_error
-from service.pipeline import events
+from service.domain import events
 from service.pipeline.actions import finish
-from service.pipeline.textsearch import similarity
-from service.pipeline.tickets import visible_to
+from service.domain.textsearch import similarity
+from service.domain.tickets import visible_to
 from service.pipeline.workflow import Action, check
 
 CANDIDATE_LIMIT = 50

@@ -14,10 +14,11 @@ from service.config import get_settings
 from service.db import after_commit, async_engine
 from service.errors import field_error
 from service.metrics import TICKETS_RECEIVED
-from service.pipeline import clocks, dedupe, events
-from service.pipeline.reference import reference
-from service.pipeline.tickets import handler_sees
-from service.pipeline.textsearch import token_string, tokens
+from service.pipeline import clocks, dedupe
+from service.domain import events
+from service.domain.reference import reference
+from service.domain.tickets import handler_sees
+from service.domain.textsearch import token_string, tokens
 from service.schemas.ticket import TicketFields
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from models import Notification, NotificationAttempt, Ticket, Unit
 from service.config import get_settings
-from service.pipeline import egress
-from service.pipeline.signatures import sign
+from service.security import egress
+from service.security.signatures import sign
 
 BACKOFF_SECONDS = (10, 30, 120, 600, 1800, 3600, 7200, 14400)
 

@@ -10,7 +10,8 @@ from models import Ticket, TicketStatus, User
 from service.db import after_commit
 from service.errors import field_error
 from service.metrics import RESOLUTION_HOURS, TICKETS_RESOLVED
-from service.pipeline import clocks, events, sla
+from service.pipeline import clocks, sla
+from service.domain import events
 from service.pipeline.actions import finish, set_deadlines
 from service.pipeline.workflow import SATISFACTION, Action, check
 

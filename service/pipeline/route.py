@@ -16,8 +16,9 @@ from service.config import get_settings
 from service.db import after_commit
 from service.errors import RulesInvalid
 from service.metrics import ROUTING_DECISIONS
-from service.pipeline import actions, events
-from service.pipeline.reference import known_unit_codes
+from service.pipeline import actions
+from service.domain import events
+from service.domain.reference import known_unit_codes
 
 log = logging.getLogger(__name__)
 

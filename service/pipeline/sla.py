@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from service.config import get_settings
-from service.pipeline.bounds import FIRST_INSTANT
-from service.pipeline.workdays import Calendar
+from service.domain.bounds import FIRST_INSTANT
+from service.domain.workdays import Calendar
 
 DEFAULT_SLA_FILE = Path(__file__).resolve().parents[2] / "routing_rules" / "sla.yaml"
 

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from service.pipeline.bounds import MAX_ID, instant_problem
+from service.domain.bounds import MAX_ID, instant_problem
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=5000)]

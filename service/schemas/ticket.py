@@ -10,8 +10,8 @@ from stdnum.cn import uscc as uscc_std
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from models import RequestType, Urgency
-from service.pipeline.bounds import received_at_problem
-from service.pipeline.reference import reference
+from service.domain.bounds import received_at_problem
+from service.domain.reference import reference
 from service.schemas.common import Coded
 
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from models import Role
 from service.config import get_settings
-from service.pipeline.signatures import sign
+from service.security.signatures import sign
 from tests.factories import login, ticket_body
 
 NUL, SURROGATE = "ab\x00cd", "ab\ud800cd"

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from models import Enterprise, Ticket
 from service.config import get_settings
-from service.pipeline.signatures import sign
+from service.security.signatures import sign
 from tests.factories import ticket_body
 
 

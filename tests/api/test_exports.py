@@ -12,12 +12,13 @@ from sqlalchemy import func, select, text
 
 from models import Role, Ticket
 from service import db
-from service.pipeline.excel import HEADERS
+from service.pipeline.excel.export import HEADERS
 from service.pipeline.intake import create_ticket
-from service.pipeline.reference import reference
+from service.domain.reference import reference
 from service.schemas.ticket import TicketCreate
 from tests.factories import login, make_uscc, ticket_body
-from workers import jobs, queues
+from workers import jobs
+from service import queues
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Transitional: skipped until the router and the export job are wired in (delete this line then).

@@ -11,7 +11,8 @@ from models import Role, Ticket
 from service import db
 from tests.factories import login, make_uscc
 from tests.support import xlsx
-from workers import jobs, queues
+from workers import jobs
+from service import queues
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -151,7 +151,7 @@ def test_no_token_is_401(client):
 
 def test_cached_users_work_and_a_deactivation_takes_effect_when_the_cache_expires(client, session, run_jobs,
                                                                                    override_settings):
-    from service.pipeline import users
+    from service.security import users
 
     override_settings(user_cache_seconds=60)
     users._users.clear()
@@ -197,7 +197,7 @@ def test_a_token_accepted_before_is_still_refused_once_expired_or_re_keyed(clien
     import jwt
 
     from service.config import get_settings
-    from service.pipeline.users import ALGORITHM
+    from service.security.users import ALGORITHM
 
     issued = login(client, "op")["Authorization"].split(" ", 1)[1]
     claims = {k: v for k, v in jwt.decode(issued, options={"verify_signature": False}).items() if k != "exp"}
@@ -222,7 +222,7 @@ def test_a_token_accepted_before_is_still_refused_once_expired_or_re_keyed(clien
 def test_intake_reaches_redis_again_after_it_restarts(client, override_settings, run_jobs):
     """The event loop's Redis connection survives a Redis restart: the next intake asks for routing again."""
     from tests.workers.test_routing_jobs import _Redis
-    from workers import queues
+    from service import queues
 
     server = _Redis()
     server.start()

@@ -134,7 +134,7 @@ def test_instant_resolution_at_intake(client, people, session):
     r = client.post("/api/v1/tickets", json=body, headers=people["op"])
     assert r.status_code == 201 and r.json()["status"]["code"] == "resolved"
     assert r.json()["lead_unit"] is None
-    from workers import queues
+    from service import queues
 
     assert queues.queue(queues.ROUTING).count == 0  # nothing to route
 

@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 
 from models import Role
 from service import db
-from service.pipeline.excel import HEADERS
+from service.pipeline.excel.export import HEADERS
 from service.pipeline.intake import create_ticket
-from service.pipeline.privacy import mask_phone
+from service.domain.privacy import mask_phone
 from service.schemas.ticket import TicketCreate
 from tests.factories import login, make_uscc, ticket_body
 

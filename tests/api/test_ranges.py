@@ -15,9 +15,9 @@ from models import Role, User
 from service import db
 from service.config import get_settings
 from service.errors import TicketNotFound
-from service.pipeline import tickets
-from service.pipeline.excel_import import import_tickets
-from service.pipeline.users import create_user
+from service.domain import tickets
+from service.pipeline.excel.sheet_import import import_tickets
+from service.security.users import create_user
 from tests.factories import login, make_uscc, ticket_body
 
 HUGE = 2**63

@@ -17,8 +17,8 @@ from service import db
 from service.app import create_app
 from service.config import get_settings
 from service.pipeline.intake import register_ticket
-from service.pipeline.signatures import PREFIX, sign
-from service.pipeline.users import issue_token
+from service.security.signatures import PREFIX, sign
+from service.security.users import issue_token
 from service.schemas.ticket import TicketCreate
 from tests.factories import add_user, ticket_body
 from workers.jobs import route_new

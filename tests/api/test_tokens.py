@@ -8,7 +8,7 @@ import pytest
 
 from models import Role
 from service.config import get_settings
-from service.pipeline.users import ALGORITHM
+from service.security.users import ALGORITHM
 from tests.factories import PASSWORD, login
 
 OLD_DEFAULT_KEY = "change-me-in-production-this-is-only-for-local-use"

@@ -51,7 +51,7 @@ def test_user_add(session):
 
 def test_seed_demo_registers_and_works_tickets_once(session, run_jobs):
     from models import Ticket
-    from service.pipeline.demo import DEMO_PROGRESS, DEMO_TICKETS, DEMO_USERS
+    from service.demo import DEMO_PROGRESS, DEMO_TICKETS, DEMO_USERS
 
     r = runner.invoke(app, ["seed", "--demo"])
     assert r.exit_code == 0, r.output

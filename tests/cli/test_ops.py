@@ -13,7 +13,7 @@ from models import Ticket, TicketEvent
 from service import db
 from service.cli import app
 from service.pipeline import actions
-from service.pipeline.workdays import day_info
+from service.domain.workdays import day_info
 from tests.factories import login, ticket_body
 
 runner = CliRunner()

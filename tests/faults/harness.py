@@ -17,7 +17,8 @@ from sqlalchemy import func, select, text
 
 from models import Ticket, TicketEvent
 from service import db
-from service.pipeline import clocks, stats_query
+from service.pipeline import clocks
+from service.pipeline.stats import query as stats_query
 from tests.factories import make_uscc, ticket_body
 from tests.support.private import wait_for
 from workers import jobs
@@ -178,7 +179,7 @@ def assert_rollups_equal_direct(session) -> None:
                                    use_rollups=False)
         assert fast == slow, group_by
     try:
-        from service.pipeline.stats_verify import verify
+        from service.pipeline.stats.verify import verify
     except ImportError:
         return
     drifts = verify(session)

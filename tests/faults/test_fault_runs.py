@@ -14,11 +14,11 @@ from rq import Worker
 from models import Role
 from service import db
 from service.migrate import upgrade
-from service.pipeline.reference import seed_reference
+from service.domain.reference import seed_reference
 from tests.factories import login
 from tests.faults.harness import FAST_SWEEPS, Fleet, Load, check_invariants
 from tests.support.private import PrivatePostgres, PrivateRedis, wait_for
-from workers import queues
+from service import queues
 
 pytestmark = pytest.mark.fault
 

@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from models import Enterprise, Role, Ticket, TicketEvent
 from service import db
 from service.errors import InvalidInput
-from service.pipeline.excel import HEADERS, write_tickets
-from service.pipeline.excel_report import write_monthly_report
-from service.pipeline.excel_import import import_tickets
+from service.pipeline.excel.export import HEADERS, write_tickets
+from service.pipeline.excel.report import write_monthly_report
+from service.pipeline.excel.sheet_import import import_tickets
 from service.pipeline.intake import create_ticket
-from service.pipeline.reference import reference
-from service.pipeline.tickets import TicketFilter
-from service.pipeline.users import create_user
+from service.domain.reference import reference
+from service.domain.tickets import TicketFilter
+from service.security.users import create_user
 from service.schemas.ticket import TicketCreate
 from tests.factories import make_uscc, ticket_body
 

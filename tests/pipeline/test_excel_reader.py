@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from service.errors import InvalidInput
-from service.pipeline.excel_reader import Limits, Sheet
+from service.pipeline.excel.reader import Limits, Sheet
 from tests.support import xlsx
 
 LIMITS = Limits(xml_bytes=1 << 20, string_chars=10_000, cell_chars=100, columns=10)

@@ -19,7 +19,7 @@ from service import db
 from service.errors import DomainError
 from service.pipeline import actions, clocks, resolution, route
 from service.pipeline.intake import create_ticket
-from service.pipeline.users import create_user
+from service.security.users import create_user
 from service.pipeline.workflow import REFUSAL_REASONS, SATISFACTION, allowed_actions
 from service.schemas.ticket import TicketCreate
 from tests.factories import ticket_body

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from models import Role
 from models.stats import COUNTERS
 from service import db
-from service.pipeline import stats, stats_query
+from service.pipeline.stats import rollup as stats
+from service.pipeline.stats import query as stats_query
 from tests.factories import login, make_uscc, ticket_body
 from workers import jobs
 

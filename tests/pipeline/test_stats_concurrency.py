@@ -9,7 +9,10 @@ from sqlalchemy import select, text
 
 from models import Role, Ticket, User
 from service import db
-from service.pipeline import actions, events, resolution, stats, stats_query
+from service.pipeline import actions, resolution
+from service.domain import events
+from service.pipeline.stats import rollup as stats
+from service.pipeline.stats import query as stats_query
 from tests.factories import login, make_uscc, ticket_body
 from tests.pipeline.test_stats import PERIOD
 from workers import jobs

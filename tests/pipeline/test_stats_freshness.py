@@ -10,9 +10,10 @@ from sqlalchemy import text
 
 from models import Role
 from service import db
-from service.pipeline.stats import REFRESH_LOCK
+from service.pipeline.stats.rollup import REFRESH_LOCK
 from tests.factories import login, make_uscc, ticket_body
-from workers import jobs, queues
+from workers import jobs
+from service import queues
 
 PROMISED_SECONDS = 5
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from models import Notification, NotificationAttempt, Role
 from service import db
 from service.config import get_settings
-from service.pipeline.signatures import verify
+from service.security.signatures import verify
 from tests.factories import login, ticket_body
 from workers import jobs
 

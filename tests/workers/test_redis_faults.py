@@ -18,8 +18,9 @@ from service import db
 from tests.factories import login, ticket_body
 from tests.support.private import PrivateRedis, wait_for
 from tests.support.servers import ROOT
-from workers import jobs, queues
-from workers.breaker import BREAKER
+from workers import jobs
+from service import queues
+from service.breaker import BREAKER
 
 
 def test_intake_answers_at_once_while_redis_hangs(client, run_jobs, session, override_settings):

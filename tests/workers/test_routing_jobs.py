@@ -15,7 +15,8 @@ from service import db
 from service.pipeline.intake import create_ticket
 from service.schemas.ticket import TicketCreate
 from tests.factories import login, ticket_body
-from workers import jobs, queues
+from workers import jobs
+from service import queues
 
 
 def _post(client, h, **kw):

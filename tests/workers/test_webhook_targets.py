@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Notification, NotificationAttempt, Role
-from service.pipeline import egress
+from service.security import egress
 from tests.factories import login, ticket_body
 from tests.workers.test_notifications import Receiver
 

@@ -23,7 +23,7 @@ depends_on = None
 
 COUNTERS = ("received", "instant", "resolved", "resolved_on_time", "accepted", "accepted_on_time", "dispatched",
             "refused", "rated", "satisfied", "solved", "reopened", "repeats")
-REFRESH_LOCK = 727_274_001  # service.pipeline.stats.REFRESH_LOCK
+REFRESH_LOCK = 727_274_001  # service.pipeline.stats.rollup.REFRESH_LOCK
 
 
 def upgrade() -> None:

@@ -1,4 +1,4 @@
-"""text tokens and their Jaccard similarity in SQL, the same as service.pipeline.textsearch
+"""text tokens and their Jaccard similarity in SQL, the same as service.domain.textsearch
 
 Intake checks a new ticket against the enterprise's recent tickets in the same statement that inserts it.
 

@@ -1,4 +1,4 @@
-"""The tokens and similarity that intake computes in SQL are those of service.pipeline.textsearch."""
+"""The tokens and similarity that intake computes in SQL are those of service.domain.textsearch."""
 from __future__ import annotations
 
 import random
@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from sqlalchemy import text
 
 from service import db
-from service.pipeline.textsearch import similarity, tokens
+from service.domain.textsearch import similarity, tokens
 
 SAMPLES = [
     "", "停", "停电", "厂区突然停电影响生产", "ABC公司 123号厂房停电，变压器跳闸！", "Wi-Fi 5G 网络 (测试) abc_DEF",

@@ -11,8 +11,8 @@ from models.export import ExportStatus
 from models.import_job import ImportJob
 from service.config import get_settings
 from service.errors import DomainError, NotFound
-from service.pipeline.excel import claim_job, stale_before
-from service.pipeline.excel_import import ImportResult, import_tickets
+from service.pipeline.excel.jobs import claim_job, stale_before
+from service.pipeline.excel.sheet_import import ImportResult, import_tickets
 
 
 class ImportNotFound(NotFound):

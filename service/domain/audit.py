@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import Ticket, User
 from models.audit import AuditAction, AuditEvent
 from service.errors import field_error
-from service.pipeline.privacy import sees_full_contact
+from service.domain.privacy import sees_full_contact
 
 _MAX_ID = 2**63 - 1
 

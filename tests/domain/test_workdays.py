@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.pipeline import sla
-from service.pipeline.workdays import Calendar, day_info, parse_office_hours, workdays_between
+from service.domain.workdays import Calendar, day_info, parse_office_hours, workdays_between
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = Calendar(SH, parse_office_hours("08:30-12:00,13:30-17:30"))

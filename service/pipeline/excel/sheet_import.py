@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from models import RequestType, Role, Ticket, Urgency, User
 from service.config import get_settings
 from service.errors import DomainError, InvalidInput, field_error
-from service.pipeline.bounds import check_text
-from service.pipeline.excel_reader import Sheet
+from service.domain.bounds import check_text
+from service.pipeline.excel.reader import Sheet
 from service.pipeline.intake import create_ticket, place
-from service.pipeline.reference import reference
+from service.domain.reference import reference
 from service.schemas.ticket import TicketCreate
 
 FIELDS = ("external_id", "channel", "enterprise.name", "enterprise.uscc", "enterprise.chain", "enterprise.tier",

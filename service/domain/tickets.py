@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from models import Role, Ticket, User
 from service.errors import TicketNotFound, field_error
-from service.pipeline.bounds import is_id
-from service.pipeline.textsearch import token_string
+from service.domain.bounds import is_id
+from service.domain.textsearch import token_string
 
 
 WORKING = ("assigned", "in_progress", "refuse_review")

@@ -4,7 +4,7 @@ chinesecalendar knows the published schedules; for a year it does not know yet, 
 Friday are taken as working days and every answer that relied on that is marked provisional,
 so deadlines can be recomputed once the State Council publishes the year.
 
-Instants are clamped into the calendar's range (service/pipeline/bounds.py): a ticket received in year 1 can
+Instants are clamped into the calendar's range (service/domain/bounds.py): a ticket received in year 1 can
 neither make the arithmetic walk two thousand years nor meet Shanghai's local mean time (+08:05:43).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import chinese_calendar
 import chinese_calendar.constants
 
 from service.config import get_settings
-from service.pipeline.bounds import clamp
+from service.domain.bounds import clamp
 
 
 def _version() -> tuple[int, int]:

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models.stats import COUNTERS, DIMENSIONS
-from service.pipeline.stats_facts import TICKET_DIMS, facts_sql
+from service.pipeline.stats.facts import TICKET_DIMS, facts_sql
 
 TRENDS = ("day", "week", "month")
 BUCKET_HOURS = 0.5

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import Role, Unit, User
 from service.config import get_settings
 from service.errors import Conflict, ServiceUnavailable, Unauthorized, field_error
-from service.pipeline.bounds import is_id
+from service.domain.bounds import is_id
 
 ALGORITHM = "HS256"
 

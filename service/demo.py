@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from models import Role, Ticket, User
 from service.pipeline.intake import create_ticket
-from service.pipeline.users import create_user
+from service.security.users import create_user
 from service.schemas.ticket import TicketCreate
 
 DEMO_PASSWORD = "hotline-demo"

@@ -14,9 +14,9 @@ from models import OPEN_STATUSES, Ticket, TicketStatus
 from models.stats import COUNTERS
 from service.config import get_settings
 from service.errors import field_error
-from service.pipeline import stats_query
-from service.pipeline.excel import BATCH_ROWS, SUPERVISION, _ref, _units, append, local, new_sheet
-from service.pipeline.reference import reference
+from service.pipeline.stats import query as stats_query
+from service.pipeline.excel.sheets import BATCH_ROWS, append, label, local, new_sheet, supervision, unit_names
+from service.domain.reference import reference
 
 OPEN = [s.value for s in OPEN_STATUSES]
 
@@ -37,7 +37,7 @@ ZERO = {**dict.fromkeys(COUNTERS, 0), "on_time": 0}
 
 def _counts(session: Session, start: datetime, end: datetime, group: str | None = None) -> dict[str, dict]:
     """The month's counters, per value of a ticket column (or one '' row), by the statistics' own counting
-    rules (service/pipeline/stats_facts.py), so the report agrees with the dashboard to the ticket."""
+    rules (service/pipeline/stats/facts.py), so the report agrees with the dashboard to the ticket."""
     dim = {"category_code": "category", "county_code": "county", "town_code": "town", None: None}[group]
     cells = stats_query.direct(session, start=local(start).date(), end=local(end - timedelta(days=1)).date(),
                                unit=None, group_dim=dim, trend=None)
@@ -167,10 +167,10 @@ def _overdue(session: Session, wb: Workbook, now: datetime) -> None:
              .execution_options(yield_per=BATCH_ROWS))
     for i, t in enumerate(session.execute(query), start=1):
         days = -((t.resolve_due_at - now) // timedelta(days=1))  # whole calendar days, a part day counts as one
-        append(ws, [i, t.number, t.enterprise_name, t.title, _ref("categories")(t.category_code),
-                    _ref("counties")(t.county_code), _ref("towns")(t.town_code), _units([t.lead_unit_code] if
+        append(ws, [i, t.number, t.enterprise_name, t.title, label("categories")(t.category_code),
+                    label("counties")(t.county_code), label("towns")(t.town_code), unit_names([t.lead_unit_code] if
                     t.lead_unit_code else []), TicketStatus(t.status).label, t.received_at, t.resolve_due_at, days,
-                    SUPERVISION.get(t.supervision) if t.supervision else None])
+                    supervision(t.supervision)])
 
 
 def write_monthly_report(session: Session, month: str, out: IO[bytes], *, now: datetime | None = None) -> int:

@@ -18,7 +18,7 @@ from rq.serializers import JSONSerializer
 
 from service.aio import PerLoop
 from service.config import get_settings
-from workers.breaker import BREAKER, AsyncNoRetry, NoRetry
+from service.breaker import BREAKER, AsyncNoRetry, NoRetry
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models.stats import COUNTERS
-from service.pipeline.stats import _COUNTED, _DIM, _VALUE, _grouping_sets
-from service.pipeline.stats_facts import TICKET_DIMS, facts_sql
+from service.pipeline.stats.rollup import _COUNTED, _DIM, _VALUE, _grouping_sets
+from service.pipeline.stats.facts import TICKET_DIMS, facts_sql
 
 _PENDING = "EXISTS (SELECT FROM stat_queue q WHERE q.ticket_id = {}.ticket_id)"
 _MONTH = "date_trunc('month', day::timestamp)::date"

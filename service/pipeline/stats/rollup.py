@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models.stats import COUNTERS, DIMENSIONS
-from service.pipeline.stats_facts import COUNTED_KINDS, TICKET_DIMS, facts_sql
+from service.pipeline.stats.facts import COUNTED_KINDS, TICKET_DIMS, facts_sql
 
 REFRESH_LOCK = 727_274_001  # one refresher at a time: two would both subtract the same old contribution
 

@@ -10,7 +10,7 @@ from typing import IO, Any
 
 from openpyxl.utils.datetime import from_excel
 
-from service.pipeline.excel_package import Limits, Package, as_int, column_letter, local_name, refuse, too_long
+from service.pipeline.excel.package import Limits, Package, as_int, column_letter, local_name, refuse, too_long
 
 _CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]*)$")
 

@@ -1,0 +1,1 @@
+"""Accounts and tokens, request signatures, and the egress checks of outgoing webhooks."""
