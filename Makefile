@@ -47,7 +47,7 @@ test-faults: install
 ## Benchmarks print tables; they are not pass/fail and not part of `make test`.
 bench: install
 	$(PY) bench/bench_routing.py
-	$(PY) bench/bench_intake.py
+	$(PY) bench/bench_intake.py --callers both $(if $(shell command -v wrk),--client wrk,)
 	$(PY) bench/bench_e2e.py
 	$(PY) bench/bench_sweep.py
 	$(PY) bench/bench_stats.py

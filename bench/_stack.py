@@ -30,6 +30,9 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first on the pa
 
 from service.db import admin_url, normalise_url  # noqa: E402  (needs the repo on the path)
 
+# The users seeded here are the bench's own: cheap password hashes (the API's login is not what is measured).
+os.environ.setdefault("HOTLINE_BCRYPT_ROUNDS", "4")
+
 USERNAME = "bench-operator"
 PASSWORD = "bench-operator-pw"
 
@@ -415,20 +418,45 @@ def enterprise(n: int) -> tuple[dict, str]:
     return {"name": name, "uscc": make_uscc(n)}, towns[(n // len(PLACES)) % len(towns)]
 
 
-class TicketMaker:
-    """Valid, varied ticket bodies: enterprise from a pool, unique external_id per body."""
+def hostile_text(rng: random.Random, length: int) -> str:
+    """Valid but costly text: `length` CJK characters, nearly all distinct (every one a token of its own)."""
+    return "".join(chr(0x4E00 + rng.randrange(0x9FA5 - 0x4E00)) for _ in range(length))
 
-    def __init__(self, run_id: str, enterprises: int = 5000, seed: int = 1):
+
+class TicketMaker:
+    """Valid, varied ticket bodies: enterprise from a pool, unique external_id per body.
+
+    Enterprises are numbered first_enterprise .. first_enterprise + enterprises - 1, drawn at random, or in turn
+    (`in_turn`: each body the next one, so a pool larger than the run means every body a new enterprise).
+    With `hostile` (a share of the bodies) some bodies carry a title and a description near the schema's limits,
+    made of many distinct CJK characters.
+    """
+
+    HOSTILE_TITLE, HOSTILE_DESCRIPTION = 190, 19_500  # the schema allows 200 and 20,000
+
+    def __init__(self, run_id: str, enterprises: int = 5000, seed: int = 1, *, first_enterprise: int = 1,
+                 in_turn: bool = False, hostile: float = 0.0):
         self.run_id, self.enterprises = run_id, enterprises
+        self.first_enterprise, self.in_turn, self.hostile = first_enterprise, in_turn, hostile
         self.rng = random.Random(seed)
         self.seq = 0
+        self.hostile_texts = [(hostile_text(self.rng, self.HOSTILE_TITLE), hostile_text(self.rng, self.HOSTILE_DESCRIPTION))
+                              for _ in range(16)] if hostile else []
 
-    def body(self) -> dict:
+    def enterprise_number(self) -> int:
+        offset = (self.seq - 1) % self.enterprises if self.in_turn else self.rng.randrange(self.enterprises)
+        return self.first_enterprise + offset
+
+    def body(self, number: int | None = None) -> dict:
+        """One body; `number` picks the enterprise (default: the pool's next draw)."""
         rng = self.rng
         self.seq += 1
-        ent, town = enterprise(rng.randrange(1, self.enterprises + 1))
-        title, desc, _ = rng.choice(TEMPLATES)
-        desc = desc.format(n=rng.randint(2, 9), m=rng.randint(10, 500), h=rng.randint(7, 11), ent=ent["name"])
+        ent, town = enterprise(self.enterprise_number() if number is None else number)
+        if self.hostile and rng.random() < self.hostile:
+            title, desc = rng.choice(self.hostile_texts)
+        else:
+            title, desc, _ = rng.choice(TEMPLATES)
+            desc = desc.format(n=rng.randint(2, 9), m=rng.randint(10, 500), h=rng.randint(7, 11), ent=ent["name"])
         return {
             "channel": rng.choice(CHANNELS),
             "external_id": f"bench-{self.run_id}-{self.seq}",
@@ -438,7 +466,7 @@ class TicketMaker:
             "request_type": rng.choice(REQUEST_TYPES),
             "urgency": "normal",
             "title": title,
-            "description": f"{ent['name']}反映：{desc}",
+            "description": f"{ent['name']}反映：{desc}"[:20_000],
         }
 
     def encoded(self) -> bytes:
@@ -470,6 +498,312 @@ def check_templates_route() -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------
+# seeding through the project's own code: intake, the lifecycle actions, and copies of what they wrote
+
+
+def register(session, body: dict, user) -> int:
+    """Register one ticket body through the project's intake function (the one the edges call); its id.
+
+    The one place that knows that function's name: intake.register, or register_ticket before it existed.
+    """
+    from service.pipeline import intake
+    from service.schemas.ticket import TicketCreate
+
+    data = TicketCreate.model_validate(body)
+    fn = getattr(intake, "register", None) or intake.register_ticket
+    result = fn(session, data, channel=data.channel, external_id=data.external_id, user=user)
+    return (result.ticket if hasattr(result, "ticket") else result[0]).id
+
+
+def unit_of_work(engine):
+    """A unit of work on engine, as the project's edges open one, but whose effects are dropped at the commit:
+    seeding must not queue jobs (routing, statistics) on a Redis that other runs share."""
+    try:
+        from service.unit_of_work import UnitOfWork
+    except ImportError:  # a tree from before the unit of work: a plain session
+        from sqlalchemy.orm import Session
+
+        return Session(engine, expire_on_commit=False)
+
+    class Quiet(UnitOfWork):
+        def commit(self) -> None:
+            self.effects.clear()
+            super().commit()
+
+    return Quiet(engine, expire_on_commit=False)
+
+
+# What happens to a seeded ticket after intake: name -> (share, steps). Every step is one of the project's
+# actions (Desk.STEPS); the state machine refuses a step that does not fit, so a story cannot bend the rules.
+STORIES = {
+    "new": (3, []),
+    "instant": (4, ["instant"]),
+    "dispatched": (3, ["dispatch"]),
+    "assigned": (8, ["route"]),
+    "transferred": (1, ["route", "transfer"]),
+    "refused": (1, ["route", "refuse"]),
+    "refusal approved": (1, ["route", "refuse", "approve"]),
+    "returned to dispatch": (1, ["route", "refuse", "return"]),
+    "refusal overruled": (1, ["route", "refuse", "overrule"]),
+    "accepted": (12, ["route", "accept"]),
+    "reminded": (1, ["route", "accept", "remind"]),
+    "supervised": (1, ["route", "accept", "supervise"]),
+    "resolved": (22, ["route", "accept", "resolve"]),
+    "closed": (36, ["route", "accept", "resolve", "feedback", "close"]),
+    "reopened": (1, ["route", "accept", "resolve", "unhappy", "reopen"]),
+    "resolved again": (2, ["route", "accept", "resolve", "unhappy", "reopen", "resolve"]),
+}
+
+
+def desk_user(session, username: str, role: str, unit: str | None = None):
+    """The user of that name, made (by the project's create_user) when missing."""
+    from sqlalchemy import select
+
+    from models import Role, User
+    from service.security.users import create_user
+
+    found = session.scalar(select(User).where(User.username == username))
+    return found or create_user(session, username=username, password=secrets.token_urlsafe(16), role=Role(role),
+                                unit_code=unit, display_name=username)
+
+
+class Desk:
+    """The people who work seeded tickets: the bench operator, a dispatcher, and a handler for each unit a ticket
+    reaches (made when first needed); dispatchers choose among `units` units of the reference data."""
+
+    def __init__(self, session, seed: int = 1, units: int = 24):
+        from service.domain.reference import known_unit_codes
+
+        self.session, self.rng = session, random.Random(seed)
+        self.operator = self.user("bench-desk-operator", "operator")
+        self.dispatcher = self.user("bench-desk-dispatcher", "dispatcher")
+        self.units = self.rng.sample(sorted(known_unit_codes()), units)
+        self.handlers: dict[str, object] = {}
+
+    def user(self, username: str, role: str, unit: str | None = None):
+        return desk_user(self.session, username, role, unit)
+
+    def handler(self, unit: str):
+        if unit not in self.handlers:
+            self.handlers[unit] = self.user(f"bench-desk-{unit}", "handler", unit)
+        return self.handlers[unit]
+
+    def other_unit(self, ticket) -> str:
+        return self.rng.choice([u for u in self.units if u != ticket.lead_unit_code])
+
+    def step(self, ticket, name: str) -> None:
+        """One action of the project on ticket (locked and changed by the action itself)."""
+        from service.pipeline import actions, resolution, route
+        from service.pipeline.workflow import REFUSAL_REASONS
+
+        s, rng, lead = self.session, self.rng, ticket.lead_unit_code
+        if name == "route":
+            route.route_ticket(s, ticket.id)
+            if ticket.status == "pending_dispatch":  # no rule placed it: a dispatcher does
+                self.step(ticket, "dispatch")
+        elif name == "dispatch":
+            actions.dispatch(s, ticket, self.dispatcher, lead=rng.choice(self.units), assisting=[], reason="人工派单")
+        elif name == "instant":
+            resolution.instant_resolve(s, ticket, self.operator, "已当场答复企业。")
+        elif name == "transfer":
+            actions.transfer(s, ticket, self.dispatcher, lead=self.other_unit(ticket), assisting=[], reason="职责调整")
+        elif name == "refuse":
+            actions.refuse(s, ticket, self.handler(lead), rng.choice(sorted(REFUSAL_REASONS)))
+        elif name == "approve":
+            actions.approve_refusal(s, ticket, self.dispatcher, lead=self.other_unit(ticket), assisting=[])
+        elif name == "return":
+            actions.approve_refusal(s, ticket, self.dispatcher, lead=None, assisting=[])
+        elif name == "overrule":
+            actions.overrule_refusal(s, ticket, self.dispatcher)
+        elif name == "accept":
+            actions.accept(s, ticket, self.handler(lead))
+        elif name == "remind":
+            resolution.remind(s, ticket, self.dispatcher)
+        elif name == "supervise":
+            resolution.supervise(s, ticket, self.dispatcher, level="yellow")
+        elif name == "resolve":
+            resolution.resolve(s, ticket, self.handler(lead), "已办理并答复企业。")
+        elif name in ("feedback", "unhappy"):
+            happy = name == "feedback"
+            resolution.feedback(s, ticket, self.operator, solved=happy or rng.random() < 0.4,
+                                satisfaction=rng.choice(["satisfied"] * 6 + ["basically_satisfied"]) if happy
+                                else "unsatisfied")
+        elif name == "close":
+            resolution.close(s, ticket, self.operator)
+        elif name == "reopen":
+            resolution.reopen(s, ticket, self.dispatcher, reason="企业不满意")
+        else:
+            raise ValueError(f"unknown step {name!r}")
+
+
+def seed_tickets(engine, maker: "TicketMaker", count: int, *, stories: dict | None = None, seed: int = 1,
+                 bodies=None, batch: int = 100, progress: float = 30.0) -> dict[str, int]:
+    """Register `count` bodies (from `bodies`, else maker.body()) through intake, each worked through a story
+    drawn by share from `stories` (default STORIES; {} = intake only); commits every `batch`. Counts by story."""
+    from models import Ticket
+
+    stories = STORIES if stories is None else stories
+    rng = random.Random(seed)
+    names = list(stories)
+    weights = [stories[n][0] for n in names]
+    done: dict[str, int] = {}
+    t0 = last = time.perf_counter()
+    with unit_of_work(engine) as session:
+        desk = Desk(session, seed) if stories else None
+        operator = desk.operator if desk else desk_user(session, USERNAME, "operator")
+        for i in range(count):
+            body = next(bodies) if bodies is not None else maker.body()
+            ticket_id = register(session, body, operator)
+            story = rng.choices(names, weights)[0] if names else "new"
+            if desk is not None and stories[story][1]:
+                ticket = session.get(Ticket, ticket_id)
+                for name in stories[story][1]:
+                    desk.step(ticket, name)
+            done[story] = done.get(story, 0) + 1
+            if (i + 1) % batch == 0:
+                session.commit()
+                if time.perf_counter() - last > progress:
+                    last = time.perf_counter()
+                    print(f"    ... {i + 1:,} of {count:,} tickets through the pipeline "
+                          f"({(i + 1) / (last - t0):,.0f}/s)", flush=True)
+        session.commit()
+    return done
+
+
+# The spread of seeded tickets over time: a day of [first_day, first_day + days) (a weekend day moves to the
+# Friday before three times in four), 85 % in office hours (Asia/Shanghai), never later than `latest`. It is
+# evaluated in copy_tickets, over its per-row randoms q1 .. q4.
+def spread_sql(first_day: str, days: int, latest: str = "now() - interval '1 hour'") -> str:
+    day = f"(DATE '{first_day}' + floor(q1 * {days})::int)"
+    day = (f"({day} - CASE WHEN extract(isodow FROM {day}) >= 6 AND q2 < 0.75 "
+           f"THEN extract(isodow FROM {day})::int - 5 ELSE 0 END)")
+    tod = ("CASE WHEN q3 < 0.85 THEN interval '8 hours 30 minutes' + q4 * interval '9 hours' "
+           "ELSE q4 * interval '24 hours' END")
+    return f"least(({day}::timestamp + {tod}) AT TIME ZONE 'Asia/Shanghai', {latest})"
+
+
+def _copy_columns(conn, table: str) -> list[tuple[str, str]]:
+    """(column, data type) of table that an INSERT may set (no generated or always-identity columns)."""
+    return conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = %s AND is_generated = 'NEVER' AND coalesce(identity_generation, '') <> 'ALWAYS' "
+        "ORDER BY ordinal_position", (table,)).fetchall()
+
+
+# Copied events get office-hours durations around 14 h (log-normal) and 85 % on time, where they carry them.
+_JITTERED_PAYLOAD = """CASE WHEN e.payload ? 'duration_seconds' THEN jsonb_set(jsonb_set(e.payload, '{duration_seconds}',
+        to_jsonb(round(least(greatest(exp(ln(50400) + sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())), 600),
+                             1.6e6)::numeric, 3))), '{on_time}', to_jsonb(random() < 0.85))
+     WHEN e.payload ? 'on_time' THEN jsonb_set(e.payload, '{on_time}', to_jsonb(random() < 0.85))
+     ELSE e.payload END"""
+
+
+def copy_tickets(conn, templates: list[int], copies: int, *, first_id: int, received: str,
+                 overrides: dict[str, str] | None = None, classify: str = "NULL", jitter: bool = True,
+                 chunk: int = 200_000, progress: float = 30.0) -> dict:
+    """Repeat tickets the project's code made: copies x len(templates) new tickets with ids from first_id on.
+
+    Each copy keeps its template's values, events and clocks; every timestamp moves by one shift, chosen so the
+    copy is received at the SQL expression `received` (over q1 .. q4, random in [0, 1); e.g. spread_sql(...)); numbers are C<id>, external ids
+    empty. `overrides` sets ticket columns by SQL over t (the template) and m (new_id, delta, r1, r2, r3: random
+    in [0, 1), cls: the value of the SQL `classify` over the template's status and r1, r2, r3). With `jitter`, durations and on-time flags
+    in the events' payloads are redrawn (see _JITTERED_PAYLOAD). conn: psycopg, committed per chunk.
+    Returns {"tickets", "events", "classes": {cls: count}}.
+    """
+    overrides = overrides or {}
+    tables = {name: _copy_columns(conn, name) for name in ("ticket", "ticket_event", "ticket_clock")}
+
+    def expr(alias: str, name: str, kind: str) -> str | None:
+        if alias == "t" and name in overrides:
+            return overrides[name]
+        if (alias, name) in (("t", "id"), ("e", "ticket_id"), ("c", "ticket_id")):
+            return "m.new_id"
+        if alias == "e" and name == "id":
+            return None  # the event's own sequence
+        if alias == "t" and name == "number":
+            return "'C' || m.new_id"
+        if alias == "t" and name in ("external_id", "merged_into_id"):
+            return "NULL"
+        if alias == "e" and name == "payload" and jitter:
+            return _JITTERED_PAYLOAD
+        if kind == "timestamp with time zone":
+            return f"{alias}.{name} + m.delta"
+        return f"{alias}.{name}"
+
+    inserts = []
+    for table, alias in (("ticket", "t"), ("ticket_event", "e"), ("ticket_clock", "c")):
+        cols = [(n, expr(alias, n, k)) for n, k in tables[table]]
+        cols = [(n, x) for n, x in cols if x is not None]
+        key = "id" if alias == "t" else "ticket_id"
+        order = " ORDER BY m.new_id, e.id" if alias == "e" else ""
+        inserts.append(f"INSERT INTO {table} ({', '.join(n for n, _ in cols)}) SELECT {', '.join(x for _, x in cols)} "
+                       f"FROM bench_copy m JOIN {table} {alias} ON {alias}.{key} = m.old_id{order}")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS bench_copy (new_id bigint PRIMARY KEY, old_id bigint, "
+                 "delta interval, r1 float8, r2 float8, r3 float8, cls text)")
+    n = len(templates)
+    per = max(1, chunk // max(1, n))
+    out = {"tickets": 0, "events": 0, "classes": {}}
+    t0 = last = time.perf_counter()
+    for c0 in range(0, copies, per):
+        c1 = min(copies, c0 + per)
+        conn.execute("TRUNCATE bench_copy")
+        conn.execute(f"""
+            INSERT INTO bench_copy (new_id, old_id, delta, r1, r2, r3, cls)
+            SELECT new_id, old_id, delta, r1, r2, r3, {classify} FROM (
+                SELECT CAST(%(first)s AS bigint) + (g - 1) * %(n)s + x.i - 1 AS new_id, x.id AS old_id,
+                       ({received}) - x.received_at AS delta, random() AS r1, random() AS r2, random() AS r3,
+                       x.status
+                FROM generate_series(CAST(%(c0)s AS int), CAST(%(c1)s AS int)) g
+                CROSS JOIN (SELECT id, received_at, status, row_number() OVER (ORDER BY id) AS i
+                            FROM ticket WHERE id = ANY(%(ids)s)) x
+                CROSS JOIN LATERAL (SELECT random() AS q1, random() AS q2, random() AS q3, random() AS q4
+                                    WHERE g > 0 AND x.id > 0) q) t""",  # per row: refer to both
+                     {"first": first_id, "n": n, "c0": c0 + 1, "c1": c1, "ids": templates})
+        for cls, k in conn.execute("SELECT cls, count(*) FROM bench_copy GROUP BY cls").fetchall():
+            out["classes"][cls] = out["classes"].get(cls, 0) + k
+        for what, sql in zip(("tickets", "events", "clocks"), inserts):
+            out[what] = out.get(what, 0) + conn.execute(sql).rowcount
+        conn.commit()
+        if time.perf_counter() - last > progress:
+            last = time.perf_counter()
+            print(f"    ... {out['tickets']:,} tickets copied, {out['events']:,} events "
+                  f"({out['tickets'] / (last - t0):,.0f} tickets/s)", flush=True)
+    conn.execute("DROP TABLE bench_copy")
+    conn.commit()
+    return out
+
+
+def secondary_indexes(conn, tables: tuple[str, ...]) -> list[tuple[str, str, str, str | None]]:
+    """(table, index, CREATE INDEX ..., constraint definition or None) of every non-primary-key index."""
+    return conn.execute("""
+        SELECT t.relname, ic.relname, pg_get_indexdef(i.indexrelid),
+               (SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
+                 WHERE c.conindid = i.indexrelid AND c.conrelid = t.oid AND c.contype IN ('u', 'x'))
+        FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+        WHERE t.relname = ANY(%s) AND t.relnamespace = 'public'::regnamespace AND NOT i.indisprimary
+        ORDER BY 1, 2""", (list(tables),)).fetchall()
+
+
+def drop_indexes(conn, tables: tuple[str, ...]) -> list[tuple[str, str, str, str | None]]:
+    """Drop the secondary indexes of tables (and the unique constraints some of them carry) before a bulk load;
+    returns their definitions for restore_indexes. conn: psycopg."""
+    indexes = secondary_indexes(conn, tables)
+    for table, name, _, cdef in indexes:
+        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"' if cdef else f'DROP INDEX "{name}"')
+    return indexes
+
+
+def restore_indexes(conn, indexes: list[tuple[str, str, str, str | None]]) -> None:
+    """Build again what drop_indexes dropped, from its own definitions; checks that every one is back."""
+    for table, name, idef, cdef in indexes:
+        conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {cdef}' if cdef else idef)
+    tables = tuple({t for t, _, _, _ in indexes})
+    missing = {n for _, n, _, _ in indexes} - {r[1] for r in secondary_indexes(conn, tables)} if tables else set()
+    if missing:
+        raise RuntimeError(f"indexes not rebuilt: {sorted(missing)}")
+
+
+# --------------------------------------------------------------------------------------------------
 # the stack
 
 
@@ -483,11 +817,13 @@ def libpq_url(url: str) -> str:
 class Stack:
     """Servers + a fresh database + a queue prefix; spawns the API / worker; removes everything on close().
 
-    Use as a context manager: `with Stack("intake") as stack: ...`.
+    Use as a context manager: `with Stack("intake") as stack: ...`. With redis=False no Redis is started or
+    used. copy_database / drop_database make and remove file copies of the database (dropped on close() too).
     """
 
-    def __init__(self, name: str):
-        self.name = name
+    def __init__(self, name: str, *, redis: bool = True):
+        self.name, self.use_redis = name, redis
+        self.databases: list[str] = []  # copies made by copy_database, dropped by close()
         self.run = uuid.uuid4().hex[:8]
         self.workdir = Path(tempfile.mkdtemp(prefix=f"hotline-bench-{self.run}-"))
         self.db_name = f"hotline_bench_{self.run}"
@@ -518,8 +854,40 @@ class Stack:
     @property
     def mode(self) -> str:
         pg = "embedded PostgreSQL" if self.embedded_pg else "PostgreSQL at HOTLINE_DATABASE_URL"
+        if not self.use_redis:
+            return pg
         rd = "embedded Redis" if self.embedded_redis else "Redis at HOTLINE_REDIS_URL"
         return f"{pg} + {rd}"
+
+    def _admin(self, sql: str) -> None:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.pool import NullPool
+
+        admin = create_engine(admin_url(self.db_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(sql))
+        finally:
+            admin.dispose()
+
+    def database_url(self, name: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.db_url).set(database=name).render_as_string(hide_password=False)
+
+    def copy_database(self, name: str) -> str:
+        """CREATE DATABASE name as a file copy of this run's database (no session may be open on it); its URL."""
+        sql = f'CREATE DATABASE "{name}" TEMPLATE "{self.db_name}"'
+        if self.server_version_num >= 150000:  # before 15 every copy is a file copy
+            sql += " STRATEGY FILE_COPY"
+        self.databases.append(name)  # before: an interrupted CREATE may still have made it (DROP IF EXISTS)
+        self._admin(sql)
+        return self.database_url(name)
+
+    def drop_database(self, name: str) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self.databases:
+            self.databases.remove(name)
 
     @property
     def short_mode(self) -> str:
@@ -543,7 +911,9 @@ class Stack:
 
             self.embedded_pg = True
             base_db = ensure_postgres(self.workdir, "postgres")
-        if base_redis:
+        if not self.use_redis:
+            pass
+        elif base_redis:
             self.redis_url = base_redis
         else:
             from service.embedded import ensure_redis
@@ -551,15 +921,16 @@ class Stack:
             self.embedded_redis = True
             self.redis_url = ensure_redis(self.workdir)
 
+        self.db_url = make_url(base_db).set(database=self.db_name).render_as_string(hide_password=False)
         admin = create_engine(admin_url(base_db), isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{self.db_name}"'))
                 self._db_created = True
                 self.server_version = conn.execute(text("SHOW server_version")).scalar_one()
+                self.server_version_num = int(conn.execute(text("SHOW server_version_num")).scalar_one())
         finally:
             admin.dispose()
-        self.db_url = make_url(base_db).set(database=self.db_name).render_as_string(hide_password=False)
 
         from models import Role
         from service.migrate import upgrade
@@ -748,16 +1119,14 @@ class Stack:
                 self._clean_redis()
             except Exception as exc:
                 print(f"warning: Redis keys of {self.queue_prefix} not removed: {exc}", file=sys.stderr)
+        for name in list(reversed(self.databases)):
+            try:
+                self.drop_database(name)
+            except Exception as exc:
+                print(f"warning: database {name} not dropped: {exc}", file=sys.stderr)
         if self._db_created:
             try:
-                from sqlalchemy import create_engine, text
-
-                admin = create_engine(admin_url(self.db_url), isolation_level="AUTOCOMMIT")
-                try:
-                    with admin.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
-                finally:
-                    admin.dispose()
+                self._admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
                 self._db_created = False
             except Exception as exc:
                 print(f"warning: database {self.db_name} not dropped: {exc}", file=sys.stderr)

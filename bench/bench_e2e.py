@@ -35,7 +35,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _stack  # noqa: E402
+import _stack  # noqa: E402  (also puts the repository root on sys.path)
+from models import EventKind, TicketStatus  # noqa: E402
 
 RQ_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -270,7 +271,8 @@ def run_hotline(stack: _stack.Stack, args) -> tuple[Run, dict]:
                     pending = run.pending
                     if not pending:
                         return
-                    cur = await db.execute("SELECT id FROM ticket WHERE id = ANY(%s) AND status <> 'new'", (pending,))
+                    cur = await db.execute("SELECT id FROM ticket WHERE id = ANY(%s) AND status <> %s",
+                                           (pending, TicketStatus.NEW.value))
                     rows = await cur.fetchall()
                     t = time.perf_counter()
                     for (ticket_id,) in rows:
@@ -299,8 +301,8 @@ def run_hotline(stack: _stack.Stack, args) -> tuple[Run, dict]:
                           extract(epoch FROM e.at - t.created_at) * 1000,
                           extract(epoch FROM e.at)
                      FROM ticket t
-                     LEFT JOIN ticket_event e ON e.ticket_id = t.id AND e.kind IN ('routed', 'routing_no_match')
-                    WHERE t.id = ANY(%s)""", (ids,))
+                     LEFT JOIN ticket_event e ON e.ticket_id = t.id AND e.kind = ANY(%s)
+                    WHERE t.id = ANY(%s)""", ([EventKind.ROUTED.value, EventKind.ROUTING_NO_MATCH.value], ids))
             rows = await cur.fetchall()
             rows.sort(key=lambda r: r[0])
             server["routed_ms"] = [float(r[2]) for r in rows if r[2] is not None]
@@ -399,7 +401,7 @@ def _run(stack: _stack.Stack, args, problems: list[str]) -> int:
           "clock;\n      negative when the worker routed the ticket before the response reached the bench")
 
     status = server.get("status", {})
-    not_routed = status.get("new", 0)
+    not_routed = status.get(TicketStatus.NEW.value, 0)
     print()
     for r in [run] + ([floor] if floor is not None else []):
         late = _stack.percentile(r.late_ms, 99)
@@ -441,8 +443,8 @@ def _run(stack: _stack.Stack, args, problems: list[str]) -> int:
     if not all_done:
         print(f"  (counted as not met: {len(run.pending)} tickets not routed in time, "
               f"{sum(run.errors.values())} POSTs failed, of {run.planned} planned)")
-    if status.get("pending_dispatch"):
-        print(f"  note: {status['pending_dispatch']} tickets went to pending_dispatch (no rule matched)")
+    if status.get(TicketStatus.PENDING_DISPATCH.value):
+        print(f"  note: {status[TicketStatus.PENDING_DISPATCH.value]} tickets went to pending_dispatch (no rule matched)")
     return 0
 
 

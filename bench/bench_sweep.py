@@ -1,25 +1,27 @@
 #!/usr/bin/env python
 """The 催办 / 督办 sweep over 1,000,000 open tickets, against the floor of plain UPDATEs of the same rows.
 
-    python bench/bench_sweep.py [--tickets 1000000] [--repeat 3] [--explain] [--copy-into-indexes]
+    python bench/bench_sweep.py [--tickets 1000000] [--templates 1000] [--repeat 3] [--explain] [--copy-into-indexes]
 
 Set-up: a fresh database hotline_bench_sweep_<random> on the embedded PostgreSQL (pgserver, data dir
 under a temporary directory), or on the server at HOTLINE_DATABASE_URL when that is set; migrated
-(service.migrate.upgrade), reference data seeded (seed_reference), one enterprise row, 20 units given a
-webhook_url (so the outbox INSERT is exercised), then --tickets open tickets (status assigned or
-in_progress, varied realistic values, valid reference codes) loaded with COPY FROM STDIN, then VACUUM
-ANALYZE. For speed the COPY runs with session_replication_role = replica (no per-row foreign-key
-triggers; the codes are read from the reference tables, so the rows are valid) and the 17 secondary
-indexes of ticket are dropped before it and built again after it from their own definitions
-(pg_get_indexdef), which leaves the migrated schema; --copy-into-indexes COPYs into all the indexes
-instead (much slower). Every database is dropped at the end (also on Ctrl-C / SIGTERM), and the embedded
-server stopped and its directory removed. Redis is not used.
+(service.migrate.upgrade), reference data seeded (seed_reference). Then --templates open tickets go through
+the project's own code (bench/_stack.py seed_tickets: the intake function, then route_ticket, and accept for
+70 % of them), 20 units get a webhook_url (15 of them units that lead templates, so the outbox INSERT is
+exercised), and the templates are copied up to --tickets (_stack.copy_tickets: INSERT ... SELECT of their
+ticket, event and clock rows with new ids and numbers), each copy given the deadlines and flags of a class
+below (deadline_overrides), then VACUUM ANALYZE. For speed the copy runs with session_replication_role =
+replica (no per-row foreign-key triggers; every row is a copy of a valid one) and the secondary indexes
+of ticket are dropped before it and built again after it from their own definitions (pg_get_indexdef),
+which leaves the migrated schema; --copy-into-indexes copies into all the indexes instead (much slower).
+Every database is dropped at the end (also on Ctrl-C / SIGTERM), and the embedded server stopped and its
+directory removed. Redis is not used.
 
-Deadlines at seeding (share of tickets; "now" is the seeding time; margins keep each class stable for
-about an hour):
+Deadlines of the copies (share of tickets; "now" is the seeding time; margins keep each class stable for
+about an hour; the templates keep the deadlines the service gave them, days ahead):
     10 %  due for 催办: remind_at past, resolve_due_at future, not reminded        -> reminded
      5 %  办结 overdue: resolve_due_at past, supervision NULL (already reminded)   -> yellow
-     1 %  签收 overdue: status assigned, accept_due_at past, 办结 not yet due       -> yellow
+    ~1 %  签收 overdue: status assigned, accept_due_at past, 办结 not yet due       -> yellow
      1 %  long overdue: supervision 'yellow' already, red_due_at past              -> red
      5 %  already yellow, red_due_at still in the future                           (not due)
     10 %  already reminded, 办结 still in the future                               (not due)
@@ -48,21 +50,18 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _stack  # noqa: E402  (also puts the repository root on sys.path)
+from models import WORKING_STATUSES  # noqa: E402
 
 GOAL_RATIO = 3.0
 SECOND_RUN_GOAL_MS = 100.0
-WORKING = "('assigned', 'in_progress')"
+WORKING = "(" + ", ".join(f"'{s.value}'" for s in WORKING_STATUSES) + ")"
 
 # The floor: the sweep's three WHERE clauses, plain UPDATEs, nothing returned or inserted.
 FLOOR = {
@@ -80,322 +79,119 @@ KINDS = list(FLOOR)
 MARKERS = {"reminded": "SET reminded_at", "supervised_yellow": "SET supervision = 'yellow'",
            "supervised_red": "SET supervision = 'red'"}
 
-# Problem texts: (title, description with {n} / {m} placeholders).
-TEMPLATES = [
-    ("厂区突然停电", "今天上午厂区变压器跳闸停电，{n}条生产线全部停工，请供电部门尽快派人抢修。"),
-    ("车间频繁跳闸", "最近一周车间配电频繁跳闸，每天停电{n}次左右，设备反复重启，影响订单交付。"),
-    ("有序用电影响生产", "接到通知下周起实行有序用电，每周限电{n}天，出口订单交期很紧，希望调整错峰方案。"),
-    ("春节后招工难", "春节后普工缺口约{m}人，多次在网上发布招聘信息效果不好，希望人社部门帮忙对接用工。"),
-    ("社保缴费基数咨询", "新入职员工{n}名，想咨询社保缴费基数如何核定，养老保险断缴后能否补缴。"),
-    ("外观设计专利被侵权", "我司断路器外观设计专利被侵权，市场上出现大量仿冒产品，价格低{n}成，请求查处。"),
-    ("环评审批进度慢", "新建表面处理生产线项目的环评报告已提交{n}个月，审批还没有结果，影响设备进场和投产。"),
-    ("出口退税申报", "上季度出口退税申报金额约{m}万元，单证备案有疑问，想了解办理流程和所需材料。"),
-    ("下游客户拖欠货款", "下游客户拖欠货款{m}万元，多次催收无果，合同约定不清，请求法律援助。"),
-    ("贷款到期续贷困难", "银行贷款{m}万元下月到期，续贷审批收紧，担心资金链断裂，请求协调金融机构。"),
-    ("园区停水", "园区自来水管网检修已经停水{n}天，生产用水无法保障，请问何时恢复供水。"),
-    ("新厂房消防验收", "新厂房已竣工{n}周，消防验收申请已提交，想了解验收排期和整改要求。"),
-    ("出口货物报关查验", "一批出口货物报关后查验时间过长，已经压了{n}天，客户催货，请求海关协调。"),
-    ("高新技术企业申报", "今年准备申报高新技术企业，研发费用约{m}万元，想咨询研发费用归集要求。"),
-    ("工业用地指标紧张", "企业计划扩产，需要新增工业用地约{n}十亩，想了解用地指标和供地流程。"),
-    ("技改补助资金未到账", "去年申报的技改补助{m}万元已公示，至今没有到账，请帮忙查询兑现进度。"),
-]
-NAME_A = ["华宇", "正远", "天润", "德力", "恒通", "宏达", "瑞丰", "金诚", "永盛", "新航", "博远", "嘉利", "东升", "中瑞",
-          "信和", "立昌", "通力", "凯成", "明泰", "海纳"]
-NAME_B = ["电气", "机电", "阀门", "鞋业", "服饰", "汽配", "模具", "包装", "泵业", "电子", "五金", "新材料", "智能科技",
-          "光电", "塑业", "眼镜", "印刷", "仪表"]
-CONTACTS = ["王经理", "陈总", "李主任", "张会计", "林厂长", "黄女士", "周先生", "吴经理", "郑总", "刘主管"]
-REQUEST_TYPES = ["help", "help", "consult", "consult", "complaint", "report", "suggestion"]
-URGENCIES = ["normal"] * 8 + ["urgent", "critical"]
-
-# COPY column order: the number, then the columns of a pre-built "who / where / what" part, then the
-# status and the times of the row.
-COLUMNS = [
-    "number",
-    "channel_code", "enterprise_id", "enterprise_name", "uscc", "contact_name", "contact_phone", "county_code",
-    "town_code", "lead_unit_code", "request_type", "category_code", "urgency", "title", "description",
-    "search_vector", "assisting_units", "route_rule_id", "route_ruleset_version", "due_provisional", "accept_hours",
-    "reopen_count", "version",
-    "status", "routed_at", "accept_due_at", "resolve_due_at", "remind_at", "red_due_at", "resolve_days",
-    "assigned_at", "resolve_from_at", "reminded_at", "supervision", "supervised_at", "accepted_at", "received_at",
-    "created_at", "updated_at",
-]
-NULL = "\\N"
-
-
-# --------------------------------------------------------------------------------------------------
-# servers and the throw-away database
-
-
-class Bench:
-    """The server (embedded or HOTLINE_DATABASE_URL), the seeded database and its per-run copies.
-
-    close() drops every database it made and stops the embedded server (also after Ctrl-C)."""
-
-    def __init__(self):
-        self.run = uuid.uuid4().hex[:8]
-        self.db_name = f"hotline_bench_sweep_{self.run}"
-        self.workdir: Path | None = None
-        self.embedded = False
-        self.base = None
-        self.admin_url = self.db_url = None
-        self.databases: list[str] = []  # made by this run, dropped by close()
-        self.server_version_num = 0
-
-    def start(self) -> None:
-        from sqlalchemy.engine import make_url
-
-        base = os.environ.get("HOTLINE_DATABASE_URL")
-        if base:
-            u = make_url(base)
-            if u.drivername in ("postgresql", "postgres"):
-                u = u.set(drivername="postgresql+psycopg")
-        else:
-            from service.embedded import ensure_postgres
-
-            self.embedded = True
-            self.workdir = Path(tempfile.mkdtemp(prefix=f"hotline-bench-sweep-{self.run}-"))
-            u = make_url(ensure_postgres(self.workdir, "postgres"))
-        self.base = u
-        self.admin_url = u.set(database="postgres").render_as_string(hide_password=False)
-        self.server_version_num = int(self._admin("SHOW server_version_num"))
-        self.db_url = self.create(self.db_name)
-
-    def url(self, name: str) -> str:
-        return self.base.set(database=name).render_as_string(hide_password=False)
-
-    def _admin(self, sql: str):
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.pool import NullPool
-
-        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        try:
-            with admin.connect() as conn:
-                result = conn.execute(text(sql))
-                return result.scalar() if result.returns_rows else None
-        finally:
-            admin.dispose()
-
-    def create(self, name: str, template: str | None = None) -> str:
-        """CREATE DATABASE (a file copy of template when given); returns its URL."""
-        sql = f'CREATE DATABASE "{name}"'
-        if template:
-            sql += f' TEMPLATE "{template}"'
-            if self.server_version_num >= 150000:  # before 15 every copy is a file copy
-                sql += " STRATEGY FILE_COPY"
-        self.databases.append(name)  # before: an interrupted CREATE may still have made it (DROP IF EXISTS)
-        self._admin(sql)
-        return self.url(name)
-
-    def drop(self, name: str) -> None:
-        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if name in self.databases:
-            self.databases.remove(name)
-
-    @property
-    def mode(self) -> str:
-        return "embedded PostgreSQL (pgserver)" if self.embedded else "PostgreSQL at HOTLINE_DATABASE_URL"
-
-    def close(self) -> None:
-        for name in list(reversed(self.databases)):
-            try:
-                self.drop(name)
-            except Exception as exc:
-                print(f"warning: database {name} not dropped: {exc}", file=sys.stderr)
-        if self.embedded and self.workdir is not None:
-            try:
-                if (self.workdir / "pg" / "PG_VERSION").exists():
-                    from service.config import Settings
-                    from service.embedded import stop_embedded
-
-                    stop_embedded(Settings.model_construct(database_url=None, redis_url="not-used",
-                                                           data_dir=self.workdir))
-            except Exception as exc:
-                print(f"warning: embedded PostgreSQL under {self.workdir} not stopped: {exc}", file=sys.stderr)
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def libpq(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
 
 # --------------------------------------------------------------------------------------------------
 # seeding
 
 
-def seed(engine, db_url: str, n: int, seed_value: int, keep_indexes: bool = False) -> dict:
-    """Reference data, one enterprise, webhooks on ~20 units, n tickets by COPY; returns timings and counts."""
+# Deadline classes of the copies, by the copy's random r1 (and the template's status): what the sweep must flag.
+CLASSIFY = """CASE WHEN r1 < 0.10 THEN 'remind'
+    WHEN r1 < 0.15 THEN 'overdue'
+    WHEN r1 < 0.18 THEN CASE WHEN status = 'assigned' THEN 'unsigned' ELSE 'none' END
+    WHEN r1 < 0.19 THEN 'red'
+    WHEN r1 < 0.24 THEN 'yellow'
+    WHEN r1 < 0.34 THEN 'reminded'
+    ELSE 'none' END"""
+DUE_AS = {"remind": "reminded", "overdue": "supervised_yellow", "unsigned": "supervised_yellow",
+          "red": "supervised_red"}
+
+
+def _minutes(lo: int, hi: int, r: str, base: str = "now()") -> str:
+    """base + a whole number of minutes in [lo, hi], by the random r."""
+    return f"({base} + make_interval(mins => {lo} + floor({r} * {hi - lo + 1})::int))"
+
+
+def deadline_overrides() -> dict[str, str]:
+    """The copies' deadlines and flags, per class (m.cls), relative to now:
+        remind    催办 due: remind_at past, 办结 due in 1 h .. 3 d, not reminded                -> reminded
+        overdue   办结 overdue by up to 4 d, reminded, no light                                  -> yellow
+        unsigned  签收 overdue (status assigned), 办结 due in 2 .. 15 d                          -> yellow
+        red       办结 overdue by 8 .. 20 d, yellow already, red_due_at past                     -> red
+        yellow    yellow already, red_due_at still ahead                                        (not due)
+        reminded  reminded already, 办结 due in 6 h .. 3 d                                      (not due)
+        none      every deadline at least 6 hours ahead                                         (not due)"""
+    H, D = 60, 1440
+    resolve = f"""CASE m.cls WHEN 'remind' THEN {_minutes(H, 3 * D, 'm.r2')}
+        WHEN 'overdue' THEN {_minutes(-4 * D, -1, 'm.r2')} WHEN 'unsigned' THEN {_minutes(2 * D, 15 * D, 'm.r2')}
+        WHEN 'red' THEN {_minutes(-20 * D, -8 * D, 'm.r2')} WHEN 'yellow' THEN {_minutes(-5 * D, -H, 'm.r2')}
+        WHEN 'reminded' THEN {_minutes(6 * H, 3 * D, 'm.r2')} ELSE {_minutes(3 * D + 6 * H, 20 * D, 'm.r2')} END"""
+    remind = f"""CASE WHEN m.cls IN ('remind', 'reminded') THEN {_minutes(-2 * D, -1, 'm.r3')}
+        WHEN m.cls = 'unsigned' THEN ({resolve}) - interval '1 day'
+        WHEN m.cls = 'none' THEN {_minutes(-3 * D, -D, 'm.r3', f'({resolve})')}
+        ELSE ({resolve}) - interval '2 days' END"""
+    accept = f"""CASE WHEN m.cls = 'unsigned' THEN {_minutes(-D, -1, 'm.r3')}
+        WHEN t.status = 'assigned' AND m.cls IN ('remind', 'reminded', 'none') THEN {_minutes(6 * H, 24 * H, 'm.r3')}
+        ELSE ({resolve}) - interval '10 days' END"""
+    reminded = (f"CASE WHEN m.cls IN ('overdue', 'red', 'yellow', 'reminded') THEN ({remind}) + interval '5 minutes' "
+                "END")
+    yellow = "m.cls IN ('red', 'yellow')"
+    return {"resolve_due_at": resolve, "remind_at": remind, "accept_due_at": accept,
+            "red_due_at": f"({resolve}) + interval '7 days'", "reminded_at": reminded,
+            "supervision": f"CASE WHEN {yellow} THEN 'yellow' END",
+            "supervised_at": f"CASE WHEN {yellow} THEN ({resolve}) + interval '30 minutes' END"}
+
+
+def seed(engine, db_url: str, n: int, seed_value: int, keep_indexes: bool = False, templates: int = 1000) -> dict:
+    """Reference data, `templates` open tickets through the project's intake and actions, webhooks on 20 units
+    (most of them leading templates), then copies of the templates up to n tickets; returns timings and counts."""
     import psycopg
     from sqlalchemy import text
-    from sqlalchemy.orm import Session
-
-    from service.migrate import upgrade
-    from service.domain.reference import seed_reference
 
     out = {}
     t0 = time.perf_counter()
-    upgrade(db_url)
-    with Session(engine) as session:
-        seed_reference(session)
-        session.commit()
+    maker = _stack.TicketMaker(f"sweep-{seed_value}", enterprises=max(50, templates // 4), seed=seed_value)
+    out["stories"] = _stack.seed_tickets(engine, maker, min(n, templates), seed=seed_value,
+                                         stories={"assigned": (30, ["route"]), "accepted": (70, ["route", "accept"])})
     rng = random.Random(seed_value)
     with engine.begin() as conn:
-        towns = conn.execute(text("SELECT code, county_code FROM town ORDER BY code")).all()
-        units = conn.execute(text("SELECT code, level, county_code FROM unit ORDER BY code")).all()
-        channels = list(conn.execute(text("SELECT code FROM channel ORDER BY code")).scalars())
-        categories = list(conn.execute(text("SELECT code FROM category ORDER BY code")).scalars())
-        ent_id = conn.execute(text(
-            "INSERT INTO enterprise (uscc, name, county_code, town_code, above_scale) "
-            "VALUES ('91330381MA2BENCH01', '乐清市正远电气有限公司', 'yueqing', 'yueqing_liushi', true) RETURNING id"
-        )).scalar_one()
-        hooked = rng.sample([u.code for u in units], 20)
+        template_ids = list(conn.execute(text("SELECT id FROM ticket ORDER BY id")).scalars())
+        leads = sorted(set(conn.execute(text("SELECT lead_unit_code FROM ticket")).scalars()))
+        units = list(conn.execute(text("SELECT code FROM unit ORDER BY code")).scalars())
+        hooked = rng.sample(leads, min(15, len(leads)))
+        hooked += rng.sample([u for u in units if u not in hooked], 20 - len(hooked))
         conn.execute(text("UPDATE unit SET webhook_url = 'http://127.0.0.1:9/hook/' || code WHERE code = ANY(:c)"),
                      {"c": hooked})
         # Bench database only: autovacuum must not start in the middle of a measured run.
         tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
         for table in tables.all():
             conn.execute(text(f'ALTER TABLE "{table}" SET (autovacuum_enabled = false)'))
+        # The templates keep the deadlines the service gave them; those the sweep would flag count as expected.
+        counts = {kind: conn.execute(text("SELECT count(*) FROM ticket WHERE id = ANY(:ids) AND "
+                                          + sql.split("WHERE", 1)[1]), {"ids": template_ids}).scalar_one()
+                  for kind, sql in FLOOR.items()}
     out["setup_s"] = time.perf_counter() - t0
-
-    city_units = [u.code for u in units if u.level == "city"]
-    county_units: dict[str, list[str]] = {}
-    for u in units:
-        if u.county_code and u.level != "town":
-            county_units.setdefault(u.county_code, []).append(u.code)
-    town_units = {u.code[3:]: u.code for u in units if u.level == "town" and u.code.startswith("tc.")}
-    enterprises = []
-    for i in range(2000):
-        name = f"{NAME_A[i % len(NAME_A)]}{NAME_B[(i // len(NAME_A)) % len(NAME_B)]}有限公司"
-        enterprises.append((name, f"91330{i:06d}MA{rng.randrange(10**5):05d}"[:18].ljust(18, "X")))
-
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    ts_cache: dict[int, str] = {}
-
-    def ts(minutes: int) -> str:  # now + minutes, as a timestamptz literal (cached: many rows share a minute)
-        s = ts_cache.get(minutes)
-        if s is None:
-            s = ts_cache[minutes] = (now + timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M:%S+00")
-        return s
-
-    H, D = 60, 1440
-    day = now.strftime("%Y%m%d")
-    counts = {"reminded": 0, "supervised_yellow": 0, "supervised_red": 0}
-    rnd = rng.random
-
-    def ri(a: int, b: int) -> int:  # rng.randint(a, b), three times cheaper
-        return a + int(rnd() * (b - a + 1))
-
-    def pick(seq):
-        return seq[int(rnd() * len(seq))]
-
-    # The "who / where / what" part of a ticket, pre-built: 50,000 distinct combinations of enterprise,
-    # contact, phone, channel, town, lead unit, type, category, urgency and problem text.
-    places = [(town, county, [town_units[town]] if town in town_units else county_units.get(county, city_units),
-               county_units.get(county, city_units)) for town, county in towns]
-    parts = []
-    for _ in range(50_000):
-        ent_name, uscc = pick(enterprises)
-        title, desc = pick(TEMPLATES)
-        town, county, town_lead, county_lead = pick(places)
-        p = rnd()
-        lead = pick(town_lead) if p < 0.15 else pick(county_lead) if p < 0.70 else pick(city_units)
-        parts.append("\t".join((
-            pick(channels), str(ent_id), ent_name, uscc, pick(CONTACTS), f"1{pick('3578')}{int(rnd() * 1e9):09d}",
-            county, town, lead, pick(REQUEST_TYPES), pick(categories), pick(URGENCIES), title,
-            f"{ent_name}反映：" + desc.format(n=ri(2, 9), m=ri(10, 500)), "", "{}", "bench-rule", "2026.11.1", "f",
-            "24", "0", "1")))
-
-    def row(i: int) -> str:
-        status = "assigned" if rnd() < 0.3 else "in_progress"
-        g = rnd()
-        reminded = supervision = supervised = NULL
-        if g < 0.10:  # due for 催办
-            resolve = ri(1 * H, 3 * D)
-            remind = -ri(1, 2 * D)
-            accept = ri(6 * H, 24 * H) if status == "assigned" else resolve - ri(5 * D, 15 * D)
-            counts["reminded"] += 1
-        elif g < 0.15:  # 办结 overdue, not flagged yet
-            resolve = -ri(1, 4 * D)
-            remind = resolve - 2 * D
-            accept = resolve - ri(5 * D, 15 * D)
-            reminded = ts(remind + ri(1, 10))
-            counts["supervised_yellow"] += 1
-        elif g < 0.16:  # 签收 overdue (assigned), 办结 not due yet
-            status = "assigned"
-            resolve = ri(2 * D, 15 * D)
-            remind = resolve - 1 * D
-            accept = -ri(1, 1 * D)
-            counts["supervised_yellow"] += 1
-        elif g < 0.17:  # long overdue, already yellow: red due
-            resolve = -ri(8 * D, 20 * D)
-            remind = resolve - 2 * D
-            accept = resolve - ri(5 * D, 15 * D)
-            reminded = ts(remind + ri(1, 10))
-            supervision, supervised = "yellow", ts(resolve + ri(1, 60))
-            counts["supervised_red"] += 1
-        elif g < 0.22:  # already yellow, red not due yet
-            resolve = -ri(1 * H, 5 * D)
-            remind = resolve - 2 * D
-            accept = resolve - ri(5 * D, 15 * D)
-            reminded = ts(remind + ri(1, 10))
-            supervision, supervised = "yellow", ts(resolve + ri(1, 60))
-        elif g < 0.32:  # already reminded, 办结 not due
-            resolve = ri(6 * H, 3 * D)
-            remind = -ri(1, 2 * D)
-            accept = ri(6 * H, 24 * H) if status == "assigned" else resolve - ri(5 * D, 15 * D)
-            reminded = ts(remind + ri(1, 10))
-        else:  # nothing due
-            resolve = ri(3 * D + 6 * H, 20 * D)
-            remind = resolve - ri(1 * D, 3 * D)
-            accept = ri(6 * H, 24 * H) if status == "assigned" else resolve - ri(5 * D, 15 * D)
-        red = resolve + 7 * D
-        resolve_days = pick((5, 10, 15, 20))
-        received = min(resolve - resolve_days * D * 7 // 5, -10)
-        assigned = received + ri(5, 4 * H)
-        accepted = ts(assigned + ri(5, 20 * H)) if status == "in_progress" else NULL
-        rts = ts(received)
-        return "\t".join((
-            f"{day}-{i:08d}", pick(parts),
-            status, ts(received + 2), ts(accept), ts(resolve), ts(remind), ts(red), str(resolve_days),
-            ts(assigned), rts, reminded, supervision, supervised, accepted, rts, rts, ts(received + 2),
-        )) + "\n"
+    out["templates"] = len(template_ids)
 
     t0 = time.perf_counter()
-    gen_s = 0.0
-    with psycopg.connect(libpq(db_url)) as conn:
-        # The secondary indexes (not the primary key / unique number) are dropped for the COPY and built
-        # again from their exact definitions: bulk-building is much faster than growing 17 indexes
-        # row by row, and the table ends up with the migrated schema either way.
-        rebuild = [] if keep_indexes else conn.execute(
-            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE i.indrelid = 'ticket'::regclass "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1").fetchall()
-        for name, _ in rebuild:
-            conn.execute(f'DROP INDEX "{name}"')
-        # The rows are valid by construction (codes read from the reference tables above): no per-row
-        # foreign-key triggers during the load (superuser; this transaction only).
-        conn.execute("SET LOCAL session_replication_role = replica")
-        with conn.cursor().copy(f"COPY ticket ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            chunk = 5000
-            for start in range(0, n, chunk):
-                g0 = time.perf_counter()
-                data = "".join(row(i) for i in range(start + 1, min(n, start + chunk) + 1))
-                gen_s += time.perf_counter() - g0
-                copy.write(data)
+    with psycopg.connect(_stack.libpq_url(db_url)) as conn:
+        # The secondary indexes are dropped for the copy and built again from their exact definitions:
+        # bulk-building is much faster than growing them row by row, and the table ends up with the
+        # migrated schema either way.
+        rebuild = [] if keep_indexes else _stack.drop_indexes(conn, ("ticket",))
+        conn.commit()
+        # Copies of valid rows: no per-row foreign-key triggers during the load (superuser; this session only).
+        conn.execute("SET session_replication_role = replica")
+        first_id = conn.execute("SELECT max(id) + 1 FROM ticket").fetchone()[0]
+        copies = max(0, (n - len(template_ids)) // max(1, len(template_ids)))
+        copied = _stack.copy_tickets(conn, template_ids, copies, first_id=first_id, overrides=deadline_overrides(),
+                                     received="now() - interval '10 days' - q1 * interval '5 days'",
+                                     classify=CLASSIFY, jitter=False)
+        for cls, k in copied["classes"].items():
+            if cls in DUE_AS:
+                counts[DUE_AS[cls]] += k
         out["copy_only_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        conn.execute("SET LOCAL session_replication_role = DEFAULT")
-        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for _, ddl in rebuild:
-            conn.execute(ddl)
+        conn.execute("SET session_replication_role = DEFAULT")
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        _stack.restore_indexes(conn, rebuild)
+        conn.execute(f"ALTER TABLE ticket ALTER COLUMN id RESTART WITH {first_id + copied['tickets']}")
         conn.commit()
         out["index_s"] = time.perf_counter() - t1
         out["rebuilt"] = len(rebuild)
+    out["tickets"] = len(template_ids) + copied["tickets"]
     out["copy_s"] = time.perf_counter() - t0
-    out["gen_s"] = gen_s
     t0 = time.perf_counter()
-    with psycopg.connect(libpq(db_url), autocommit=True) as conn:
+    with psycopg.connect(_stack.libpq_url(db_url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
         out["table_mb"] = conn.execute("SELECT pg_total_relation_size('ticket') / 1048576.0").fetchone()[0]
         out["heap_mb"] = conn.execute("SELECT pg_relation_size('ticket') / 1048576.0").fetchone()[0]
@@ -487,25 +283,25 @@ def run_floor(engine, clock: StatementClock) -> dict:
 class Copy:
     """A file copy of the seeded database for one measured run: every run starts from the same bytes."""
 
-    def __init__(self, bench: Bench, tag: str):
+    def __init__(self, bench: _stack.Stack, tag: str):
         self.bench, self.name = bench, f"{bench.db_name}_{tag}"
 
     def __enter__(self):
         from sqlalchemy import create_engine
 
         t0 = time.perf_counter()
-        url = self.bench.create(self.name, template=self.bench.db_name)
+        url = self.bench.copy_database(self.name)
         self.copy_s = time.perf_counter() - t0
         self.engine = create_engine(url, pool_size=1, max_overflow=0)
         return self
 
     def __exit__(self, *exc):
         self.engine.dispose()
-        self.bench.drop(self.name)
+        self.bench.drop_database(self.name)
         return False
 
 
-def measure(bench: Bench, clock: StatementClock, what: str, tag: str,
+def measure(bench: _stack.Stack, clock: StatementClock, what: str, tag: str,
             diagnose: bool = False) -> tuple[dict, dict | None]:
     """One measured run on a fresh copy of the seeded database: (result, the second sweep or None).
 
@@ -530,14 +326,15 @@ def measure(bench: Bench, clock: StatementClock, what: str, tag: str,
                 conn.execute(text("VACUUM ticket"))
             res["vacuum_s"] = time.perf_counter() - t0
             res["vacuumed"] = run_sweep(c.engine, clock, "vacuumed")
-        with c.engine.connect() as conn:
-            res["events"] = conn.execute(text("SELECT count(*) FROM ticket_event")).scalar_one()
-            res["notifications"] = conn.execute(text("SELECT count(*) FROM notification")).scalar_one()
+        with c.engine.connect() as conn:  # what the run added to the seeded rows
+            res["events"] = conn.execute(text("SELECT count(*) FROM ticket_event")).scalar_one() - bench.events
+            res["notifications"] = (conn.execute(text("SELECT count(*) FROM notification")).scalar_one()
+                                    - bench.notifications)
         res["copy_s"] = c.copy_s
     return res, again
 
 
-def explain(bench: Bench, clock: StatementClock) -> None:
+def explain(bench: _stack.Stack, clock: StatementClock) -> None:
     """EXPLAIN (ANALYZE, BUFFERS, WAL) of the sweep's statements (as raise_flags sent them), the floor's, and
     the sweep's again right after a committed sweep; each set on a fresh copy, in one transaction, rolled back."""
     from sqlalchemy.orm import Session
@@ -578,8 +375,10 @@ def main() -> int:
     ap.add_argument("--tickets", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--templates", type=int, default=1000,
+                    help="open tickets made through the project's intake and actions, then copied (default 1000)")
     ap.add_argument("--copy-into-indexes", action="store_true",
-                    help="COPY into the table with all its indexes (slow) instead of building them after the COPY")
+                    help="copy into the table with all its indexes (slow) instead of building them after the copy")
     ap.add_argument("--no-diagnose", action="store_true",
                     help="skip the third sweep, VACUUM and fourth sweep after the first measured sweep")
     ap.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of every statement at the end")
@@ -590,7 +389,7 @@ def main() -> int:
     from sqlalchemy import create_engine, text
 
     started = time.perf_counter()
-    bench = Bench()
+    bench = _stack.Stack("sweep", redis=False)
     engine = None
     try:
         print(f"sweep benchmark: {args.tickets:,} open tickets, {args.repeat} runs of each")
@@ -607,15 +406,18 @@ def main() -> int:
         print(f"  server: {bench.mode}, PostgreSQL {version} "
               + ", ".join(f"{k}={v}" for k, v in settings.items()))
         print(f"  database {bench.db_name} ready in {time.perf_counter() - t0:.1f} s")
-        seeded = seed(engine, bench.db_url, args.tickets, args.seed, args.copy_into_indexes)
+        seeded = seed(engine, bench.db_url, args.tickets, args.seed, args.copy_into_indexes, args.templates)
         exp = seeded["expected"]
-        print(f"  migrate + reference + units: {seeded['setup_s']:.1f} s")
-        how = (f"{seeded['rebuilt']} secondary indexes dropped for the COPY and built after it in "
-               f"{seeded['index_s']:.1f} s" if seeded["rebuilt"] else "COPY into the table with all its indexes")
-        print(f"  seeding {args.tickets:,} tickets: {seeded['copy_s']:.1f} s "
-              f"({args.tickets / seeded['copy_s']:,.0f} rows/s): COPY {seeded['copy_only_s']:.1f} s "
-              f"(of which {seeded['gen_s']:.1f} s generating rows in Python); {how}; "
-              f"table has {seeded['indexes']} indexes")
+        with engine.connect() as conn:
+            bench.events = conn.execute(text("SELECT count(*) FROM ticket_event")).scalar_one()
+            bench.notifications = conn.execute(text("SELECT count(*) FROM notification")).scalar_one()
+        print(f"  migrate + reference + {seeded['templates']:,} templates through intake and the actions ("
+              + ", ".join(f"{k} {v}" for k, v in seeded["stories"].items()) + f") + units: {seeded['setup_s']:.1f} s")
+        how = (f"{seeded['rebuilt']} secondary indexes dropped for the copy and built after it in "
+               f"{seeded['index_s']:.1f} s" if seeded["rebuilt"] else "copied into the table with all its indexes")
+        print(f"  copying the templates up to {seeded['tickets']:,} tickets: {seeded['copy_s']:.1f} s "
+              f"({seeded['tickets'] / seeded['copy_s']:,.0f} rows/s): INSERT ... SELECT {seeded['copy_only_s']:.1f} s;"
+              f" {how}; table has {seeded['indexes']} indexes")
         print(f"  VACUUM ANALYZE: {seeded['analyze_s']:.1f} s; ticket table "
               f"{seeded['heap_mb']:,.0f} MB heap, {seeded['table_mb']:,.0f} MB with indexes")
         print(f"  due at seeding: {exp['reminded']:,} for 催办, {exp['supervised_yellow']:,} yellow, "
@@ -672,7 +474,7 @@ def main() -> int:
                      [f"sweep after VACUUM ticket ({diag['vacuum_s']:.0f} s), 1 run", 0, diag["vacuumed"]["ms"],
                       diag["vacuumed"]["ms"]]]
         _stack.print_table(["what", "rows flagged", "best ms", "median ms"], rows,
-                           title=f"Sweep over {args.tickets:,} open tickets ({bench.mode}, PostgreSQL {version}), "
+                           title=f"Sweep over {seeded['tickets']:,} open tickets ({bench.mode}, PostgreSQL {version}), "
                                  f"{args.repeat} runs each")
         per_rows = []
         for kind in KINDS:

@@ -2,7 +2,7 @@
 from models.audit import AuditEvent
 from models.base import Base
 from models.enterprise import Enterprise
-from models.enums import OPEN_STATUSES, RequestType, Role, TicketStatus, Urgency
+from models.enums import HELD_STATUSES, OPEN_STATUSES, WORKING_STATUSES, EventKind, RequestType, Role, TicketStatus, Urgency
 from models.export import ExportJob
 from models.import_job import ImportJob
 from models.stats import StatDaily, StatDuration, StatDurationMonthly, StatMonthly, StatQueue, StatTicket
@@ -12,8 +12,8 @@ from models.ticket import Ticket, TicketClock, TicketEvent, ticket_number_seq
 from models.user import User
 
 __all__ = [
-    "AuditEvent", "Base", "Category", "Notification", "NotificationAttempt", "TicketClock", "Chain", "Channel", "County", "Enterprise", "ExportJob", "ImportJob", "OPEN_STATUSES", "ReferenceVersion",
-    "RequestType", "Role", "Ticket", "TicketEvent", "TicketStatus", "Tier", "Town", "Unit", "Urgency", "User",
+    "AuditEvent", "Base", "Category", "Notification", "NotificationAttempt", "TicketClock", "Chain", "Channel", "County", "Enterprise", "EventKind", "ExportJob", "HELD_STATUSES", "ImportJob", "OPEN_STATUSES", "ReferenceVersion",
+    "RequestType", "Role", "Ticket", "TicketEvent", "TicketStatus", "Tier", "Town", "Unit", "Urgency", "User", "WORKING_STATUSES",
     "ticket_number_seq", "StatDaily", "StatDuration", "StatDurationMonthly", "StatMonthly", "StatQueue",
     "StatTicket",
 ]

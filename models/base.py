@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -21,3 +22,10 @@ class Base(DeclarativeBase):
 
 def created_at_column() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def coded(enum: type[StrEnum], length: int) -> Enum:
+    """A varchar(length) column of an enum's values that loads as members (no database enum, no CHECK:
+    the table declares its own)."""
+    return Enum(enum, native_enum=False, create_constraint=False, length=length,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)

@@ -94,8 +94,20 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-# Tickets in these states are still someone's work; duplicates are looked for among them.
+# Tickets in these states are still someone's work: duplicates are looked for among them, and one whose
+# 办结 deadline has passed is overdue (service/domain/tickets.py `overdue`), whoever holds it now.
 OPEN_STATUSES = (
     TicketStatus.NEW, TicketStatus.PENDING_DISPATCH, TicketStatus.ASSIGNED,
     TicketStatus.REFUSE_REVIEW, TicketStatus.IN_PROGRESS,
 )
+# A unit holds these tickets and works them: 改派, 协办, 催办 and 督办 apply, and the sweeps flag them.
+WORKING_STATUSES = (TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS)
+# A unit holds these tickets, working them or asking to give them back (退单审核): their deadlines run.
+HELD_STATUSES = (*WORKING_STATUSES, TicketStatus.REFUSE_REVIEW)
+
+
+def sql_list(members) -> str:
+    """`('a', 'b')`: enum values as an SQL list, for statements written as text (the values are fixed codes)."""
+    values = [m.value for m in members]
+    assert all(v.isidentifier() for v in values)
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"

@@ -11,14 +11,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
-from models.enums import TicketStatus
+from models.base import Base, coded
+from models.enums import WORKING_STATUSES, EventKind, TicketStatus, sql_list
 
 # Ticket numbers are "<YYYYMMDD>-<global sequence>": readable, unique without a per-day counter row
 # (which would serialise concurrent intake on one lock).
 ticket_number_seq = Sequence("ticket_number_seq", metadata=Base.metadata)
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in TicketStatus)
+_WORKING = sql_list(WORKING_STATUSES)
 
 
 class Ticket(Base):
@@ -41,13 +42,13 @@ class Ticket(Base):
         Index("ix_ticket_merged_into", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL")),
         # The sweeps read only the rows a flag may still be raised on.
         Index("ix_ticket_remind_due", "remind_at",
-              postgresql_where=text("reminded_at IS NULL AND status IN ('assigned', 'in_progress')")),
+              postgresql_where=text(f"reminded_at IS NULL AND status IN {_WORKING}")),
         Index("ix_ticket_yellow_due", "resolve_due_at",
-              postgresql_where=text("supervision IS NULL AND status IN ('assigned', 'in_progress')")),
+              postgresql_where=text(f"supervision IS NULL AND status IN {_WORKING}")),
         Index("ix_ticket_accept_due", "accept_due_at",
-              postgresql_where=text("supervision IS NULL AND status = 'assigned'")),
+              postgresql_where=text(f"supervision IS NULL AND status = '{TicketStatus.ASSIGNED.value}'")),
         Index("ix_ticket_red_due", "red_due_at",
-              postgresql_where=text("supervision = 'yellow' AND status IN ('assigned', 'in_progress')")),
+              postgresql_where=text(f"supervision = 'yellow' AND status IN {_WORKING}")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -69,8 +70,11 @@ class Ticket(Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     search_vector: Mapped[Any] = mapped_column(TSVECTOR, deferred=True)
+    # The distinct search tokens of title and description (service.domain.textsearch), the first dedupe_max_tokens
+    # of them, stored at intake: the duplicate check compares them and never tokenizes an earlier ticket again.
+    tokens: Mapped[list[str]] = mapped_column(ARRAY(Text), deferred=True, default=list, server_default="{}")
 
-    status: Mapped[str] = mapped_column(String(24), default=TicketStatus.NEW)
+    status: Mapped[TicketStatus] = mapped_column(coded(TicketStatus, 24), default=TicketStatus.NEW)
     lead_unit_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"))
     assisting_units: Mapped[list[str]] = mapped_column(ARRAY(String(80)), default=list, server_default="{}")
     registered_by_unit_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"))
@@ -127,9 +131,9 @@ class TicketEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
-    kind: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(24))
-    to_status: Mapped[str | None] = mapped_column(String(24))
+    kind: Mapped[EventKind] = mapped_column(coded(EventKind, 32))
+    from_status: Mapped[TicketStatus | None] = mapped_column(coded(TicketStatus, 24))
+    to_status: Mapped[TicketStatus | None] = mapped_column(coded(TicketStatus, 24))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     actor: Mapped[str] = mapped_column(String(64))
     unit_code: Mapped[str | None] = mapped_column(String(80))

@@ -74,32 +74,24 @@ def seed(demo: Annotated[bool, typer.Option(help="also demo users and tickets")]
 
 
 def _seed(demo: bool) -> None:
-    from service.db import commit
     from service import demo as demo_data
     from service.domain.reference import seed_reference
 
     with _session() as session:
         written = seed_reference(session)
-        commit(session)
+        session.commit()
         typer.echo("reference data: " + (", ".join(f"{k} {v}" for k, v in written.items()) or "up to date"))
         if demo:
             users = demo_data.seed_demo_users(session)
-            commit(session)
+            session.commit()
             created = demo_data.seed_demo_tickets(session)
-            commit(session)
+            session.commit()
             worked = demo_data.progress_demo_tickets(session, created)
-            commit(session)
+            session.commit()
             typer.echo(f"demo: {len(users)} users, {len(created)} tickets created"
                        + (f", worked through: {worked}" if worked else ""))
-            _enqueue_new(session)
-
-
-def _enqueue_new(session) -> None:
-    from service.demo import new_ticket_ids
-    from service.queues import request_routing_safely
-
-    if new_ticket_ids(session):
-        request_routing_safely()
+            demo_data.route_waiting(session)
+            session.commit()
 
 
 @app.command()
@@ -214,7 +206,6 @@ def user_add(username: str, role: Annotated[Role, typer.Option()], unit: Optiona
              password: Annotated[Optional[str], typer.Option(help="prompted for when omitted")] = None,
              name: str = "") -> None:
     """Add a user: hotline user add NAME --role handler --unit tc.yueqing_liushi."""
-    from service.db import commit
     from service.errors import DomainError
     from service.security.users import create_user
 
@@ -224,7 +215,7 @@ def user_add(username: str, role: Annotated[Role, typer.Option()], unit: Optiona
         try:
             user = create_user(session, username=username, password=password, role=role, unit_code=unit,
                                display_name=name)
-            commit(session)
+            session.commit()
         except DomainError as exc:
             typer.echo(f"error: {exc.detail}", err=True)
             raise typer.Exit(1) from None
@@ -261,9 +252,8 @@ def rules_explain(
 ) -> None:
     """Show which rule would route a ticket like this, and why the others did not match."""
     from routing_rules import RuleSet
-    from service.api.routing import preview_facts
     from service.domain.reference import known_unit_codes
-    from service.pipeline.route import rules_dir
+    from service.pipeline.route import preview_facts, rules_dir
     from service.schemas.routing import PreviewIn
 
     body = PreviewIn(channel=channel, category=category, request_type=request_type, urgency=urgency, county=county,
@@ -290,13 +280,12 @@ def rules_explain(
 @ops_app.command("recompute-deadlines")
 def recompute_deadlines() -> None:
     """Recount provisional deadlines (run once the new year's official calendar is installed)."""
-    from service.db import commit
     from service.pipeline.actions import recompute_provisional_deadlines
 
     _configure_servers()
     with _session() as session:
         changed = recompute_provisional_deadlines(session)
-        commit(session)
+        session.commit()
     typer.echo(f"{changed} ticket(s) had their deadlines recounted")
 
 
@@ -352,16 +341,30 @@ def sweep() -> None:
 @ops_app.command("retry-notifications")
 def retry_notifications() -> None:
     """Give notifications that ran out of attempts a fresh round."""
-    from service.db import commit
     from service.pipeline.notify import retry_failed
-    from service.queues import enqueue_delivery_safely
 
     _configure_servers()
     with _session() as session:
         count = retry_failed(session)
-        commit(session)
-    enqueue_delivery_safely()
+        session.commit()
     typer.echo(f"{count} notification(s) queued again")
+
+
+def import_file(path: str | Path, mapping_json: str | None = None, dry_run: bool = False,
+                channel: str = "town_centre", username: str | None = None) -> dict:
+    """What `hotline import FILE.xlsx` runs: import, commit (the unit then enqueues routing), print the report as
+    JSON. A dry run commits nothing."""
+    from service.db import unit
+    from service.pipeline.excel.sheet_import import import_file as import_sheet
+
+    with unit() as uow:
+        result = import_sheet(uow, path, mapping_json=mapping_json, dry_run=dry_run, channel=channel,
+                              username=username)
+        if not dry_run:
+            uow.commit()
+    report = result.report()
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    return report
 
 
 @app.command("import")
@@ -372,7 +375,6 @@ def import_(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, he
             username: Annotated[Optional[str], typer.Option("--user", help="recorded as the registrar")] = None,
             ) -> None:
     """Import problems kept in a spreadsheet; prints the report. Re-importing the same rows creates nothing twice."""
-    from service.api.exports import import_file
     from service.errors import DomainError
 
     _configure_servers()

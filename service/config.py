@@ -1,12 +1,16 @@
 """All tunables of the service, read once from HOTLINE_* environment variables."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# A list of positive whole seconds, set in the environment as "1,5,15" (or a JSON list).
+Seconds = Annotated[tuple[int, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -34,8 +38,14 @@ class Settings(BaseSettings):
     # Queues: the prefix lets several deployments (or test runs) share one Redis.
     queue_prefix: str = "hotline"
     job_retries: int = 5
+    # Waits between a failed job's retries; the last repeats for any further retry.
+    job_retry_intervals: Seconds = (1, 5, 15, 60, 300)
     # Fork a work horse per job (isolation) or run jobs in the worker process (lower latency).
     worker_fork: bool = False
+    # How often a worker checks its scheduler process (also its longest blocking wait for a job), and how long
+    # the scheduler waits after losing Redis before trying again.
+    worker_scheduler_check_seconds: int = Field(5, ge=1)
+    worker_scheduler_retry_seconds: float = Field(1.0, gt=0)
 
     # HTTP
     api_host: str = "127.0.0.1"
@@ -73,9 +83,20 @@ class Settings(BaseSettings):
     # Duplicate detection at intake.
     dedupe_days: int = 30
     dedupe_min_similarity: float = Field(0.35, ge=0, le=1)
+    dedupe_max_tokens: int = Field(256, ge=1, le=100_000)
 
-    # Routing rules: None means the rule files shipped in routing_rules/rules.
+    # Routing rules: None means the rule files shipped in routing_rules/rules; the files are looked at for
+    # changes at most this often.
     rules_dir: Path | None = None
+    rules_recheck_seconds: float = Field(2.0, ge=0)
+    # A routing job reads the `new` tickets route_batch_size at a time and routes at most route_max_per_job of
+    # them (then the next job goes on).
+    route_batch_size: int = Field(100, ge=1)
+    route_max_per_job: int = Field(5000, ge=1)
+    # The flag "a routing job is wanted" lives this long; a flag whose job is not in the queue yet is taken to be
+    # enqueued by the intake that set it for route_wanted_sending_ms, then replaced.
+    route_wanted_seconds: int = Field(60, ge=1)
+    route_wanted_sending_ms: int = Field(2000, ge=1)
 
     # Scheduler: how often the sweep runs, and how old a `new` ticket must be
     # before the sweep re-enqueues it (so it does not race the normal enqueue).
@@ -85,6 +106,11 @@ class Settings(BaseSettings):
     # the scheduler checks the rollups against a direct count once a day, at the first tick after this hour.
     stats_refresh_interval_seconds: float = Field(2.0, ge=0)
     stats_verify_hour: int = Field(3, ge=0, le=23)
+    # A wanted refresh whose job was lost is asked for again by the first change after this long; one refresh job
+    # applies at most stats_refresh_max_batches batches; the daily verification may run this long.
+    stats_wanted_seconds: int = Field(10, ge=1)
+    stats_refresh_max_batches: int = Field(500, ge=1)
+    stats_verify_timeout_seconds: int = Field(3600, ge=1)
 
     timezone: str = "Asia/Shanghai"
     # The open/overdue gauges query the database; scrapes within this many seconds reuse the answer.
@@ -106,6 +132,11 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
     webhook_timeout_seconds: float = 5.0
     webhook_max_attempts: int = 8
+    # Wait before each further attempt (the n-th failure waits the n-th; the last repeats).
+    webhook_backoff_seconds: Seconds = (10, 30, 120, 600, 1800, 3600, 7200, 14400)
+    # A delivery job sends webhook_batch_size due notifications per transaction, at most webhook_max_batches times.
+    webhook_batch_size: int = Field(50, ge=1)
+    webhook_max_batches: int = Field(20, ge=1)
     bangqiyun_callback_url: str | None = None
     # Receivers on a private network that webhooks may reach anyway: comma-separated host names, IPs or CIDRs.
     webhook_allow_hosts: str = ""
@@ -128,6 +159,18 @@ class Settings(BaseSettings):
     import_max_string_chars: int = Field(16_000_000, ge=1)
     import_max_cell_chars: int = Field(32767, ge=1)  # Excel's own limit for a cell
     import_max_columns: int = Field(256, ge=1, le=16384)
+
+    @field_validator("job_retry_intervals", "webhook_backoff_seconds", mode="before")
+    @classmethod
+    def _seconds(cls, value):
+        """Comma-separated ("1,5,15") in the environment; at least one wait, each a positive whole number of seconds."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [v for v in text.split(",") if v.strip()]
+        waits = tuple(int(v) for v in value)
+        if not waits or min(waits) < 1:
+            raise ValueError("expected positive whole seconds, comma-separated, e.g. 1,5,15")
+        return waits
 
 
 @lru_cache

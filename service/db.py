@@ -1,9 +1,10 @@
-"""Engine, one session per request or job, and the commit edge that runs after-commit hooks."""
+"""Engines, and the unit of work each request, job or command opens (see service/unit_of_work.py)."""
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated
 
@@ -12,15 +13,13 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from service.aio import PerLoop
 from service.config import get_settings
+from service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-AFTER_COMMIT = "after_commit"
-
 
 def normalise_url(url: str) -> str:
     """A plain postgresql:// URL means our driver (psycopg 3), not SQLAlchemy's default psycopg2."""
@@ -93,13 +92,21 @@ async def dispose_async_engine() -> None:
 
 
 @lru_cache
-def _session_factory(pid: int) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+def _session_factory(pid: int) -> sessionmaker[UnitOfWork]:
+    return sessionmaker(bind=get_engine(), class_=UnitOfWork, expire_on_commit=False)
 
 
-def session_factory() -> sessionmaker[Session]:
-    """Sessions bound to the process engine; objects stay readable after commit."""
+def session_factory() -> sessionmaker[UnitOfWork]:
+    """Units of work bound to the process engine; objects stay readable after commit."""
     return _session_factory(os.getpid())
+
+
+@contextmanager
+def unit() -> Iterator[UnitOfWork]:
+    """The edge of a job or a command: one unit of work; the caller commits, leaving without a commit rolls
+    back (and drops the effects)."""
+    with session_factory()() as uow:
+        yield uow
 
 
 def reset_engine() -> None:
@@ -111,8 +118,8 @@ def reset_engine() -> None:
     _async_engines.reset()
 
 
-async def get_session() -> AsyncIterator[Session]:
-    """FastAPI dependency: a session that is rolled back unless the route committed it.
+async def get_session() -> AsyncIterator[UnitOfWork]:
+    """FastAPI dependency, the edge of a request: one unit of work, rolled back unless the route committed it.
 
     Made and closed on the event loop (no thread hop per request): a session holds no connection until the
     route uses it, and one still in a transaction (a route that failed or only read) is closed on a thread,
@@ -127,20 +134,5 @@ async def get_session() -> AsyncIterator[Session]:
             session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[UnitOfWork, Depends(get_session)]
 
-
-def after_commit(session: Session, fn: Callable[[], None]) -> None:
-    """Run fn once the current transaction has committed (never if it rolls back)."""
-    session.info.setdefault(AFTER_COMMIT, []).append(fn)
-
-
-def commit(session: Session) -> None:
-    """The edge: commit, then run the after-commit hooks; a hook failure never undoes the commit."""
-    session.commit()
-    hooks = session.info.pop(AFTER_COMMIT, [])
-    for fn in hooks:
-        try:
-            fn()
-        except Exception:  # a lost enqueue is recovered by the sweep; the data is safe
-            log.exception("after-commit hook failed")

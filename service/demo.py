@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from models import Role, Ticket, User
-from service.pipeline.intake import create_ticket
+from models import Role, Ticket, TicketStatus, User
+from service.effects import RouteNewTickets
+from service.pipeline.intake import register
+from service.unit_of_work import UnitOfWork
 from service.security.users import create_user
 from service.schemas.ticket import TicketCreate
 
@@ -90,7 +91,7 @@ OPINIONS = {
 }
 
 
-def seed_demo_users(session: Session) -> list[str]:
+def seed_demo_users(session: UnitOfWork) -> list[str]:
     """Create the demo logins that do not exist yet; returns the usernames created."""
     made = []
     for username, role, unit, name in DEMO_USERS:
@@ -101,7 +102,7 @@ def seed_demo_users(session: Session) -> list[str]:
     return made
 
 
-def seed_demo_tickets(session: Session) -> list[int]:
+def seed_demo_tickets(session: UnitOfWork) -> list[int]:
     """Register the demo tickets once (their external ids make a second run a no-op)."""
     from stdnum.cn import uscc
 
@@ -113,13 +114,13 @@ def seed_demo_tickets(session: Session) -> list[int]:
             title=title, description=desc, contact={"name": "联系人", "phone": "13800000000"},
             enterprise={"name": name, "uscc": code17 + uscc.calc_check_digit(code17)},
         )
-        ticket, was_new = create_ticket(session, body, channel=channel, external_id=body.external_id, user=operator)
-        if was_new:
-            created.append(ticket.id)
+        registered = register(session, body, channel=channel, external_id=body.external_id, user=operator)
+        if registered.created:
+            created.append(registered.ticket.id)
     return created
 
 
-def progress_demo_tickets(session: Session, ticket_ids: list[int]) -> dict[str, int]:
+def progress_demo_tickets(session: UnitOfWork, ticket_ids: list[int]) -> dict[str, int]:
     """Work the demo tickets named in DEMO_PROGRESS as far as it says (only those just created); counts by stage."""
     from service.pipeline import actions, resolution, route
 
@@ -129,7 +130,7 @@ def progress_demo_tickets(session: Session, ticket_ids: list[int]) -> dict[str, 
     for ticket_id in ticket_ids:
         ticket = session.get(Ticket, ticket_id)
         stage = DEMO_PROGRESS.get(ticket.title)
-        if stage is None or ticket.status != "new":
+        if stage is None or ticket.status != TicketStatus.NEW:
             continue
         if stage == "instant":
             resolution.instant_resolve(session, ticket, operator, INSTANT_ANSWER)
@@ -137,7 +138,7 @@ def progress_demo_tickets(session: Session, ticket_ids: list[int]) -> dict[str, 
             continue
         route.route_ticket(session, ticket_id)
         handler = handlers.get(ticket.lead_unit_code)
-        if ticket.status != "assigned" or handler is None:
+        if ticket.status != TicketStatus.ASSIGNED or handler is None:
             continue  # the rules were edited: leave it where routing put it
         actions.accept(session, ticket, handler)
         if stage != "accepted":
@@ -150,5 +151,7 @@ def progress_demo_tickets(session: Session, ticket_ids: list[int]) -> dict[str, 
     return done
 
 
-def new_ticket_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(Ticket.id).where(Ticket.status == "new")))
+def route_waiting(session: UnitOfWork) -> None:
+    """Tickets left `new` (by an earlier run whose routing was lost) are routed once the unit commits."""
+    if session.scalar(select(Ticket.id).where(Ticket.status == TicketStatus.NEW).limit(1)) is not None:
+        session.add_effect(RouteNewTickets())

@@ -66,7 +66,7 @@ def queue(name: str, conn: redis.Redis | None = None) -> Queue:
 
 
 def _retry() -> Retry:
-    return Retry(max=get_settings().job_retries, interval=[1, 5, 15, 60, 300])
+    return Retry(max=get_settings().job_retries, interval=list(get_settings().job_retry_intervals))
 
 
 def enqueue_route(ticket_id: int, conn: redis.Redis | None = None) -> None:
@@ -80,10 +80,6 @@ def enqueue_route(ticket_id: int, conn: redis.Redis | None = None) -> None:
 def _route_wanted_key() -> str:
     return f"{get_settings().queue_prefix}:route-wanted"
 
-
-ROUTE_WANTED_SECONDS = 60
-# A flag whose job is not created yet is being enqueued by the intake that set it, unless it is older than this.
-ROUTE_WANTED_SENDING_MS = 2000
 
 # Set the flag to "<job id> <ms>" and answer 1 (enqueue that job), unless it stands for a job that will still run:
 # one waiting in the queue, or one the intake that set the flag is enqueueing right now. A standing flag whose job
@@ -112,7 +108,9 @@ return 1
 def _claim_args(job: str) -> tuple[list[str], list]:
     """(keys, args) of _CLAIM_ROUTE_WANTED for a new job id."""
     keys = [_route_wanted_key(), Queue.redis_queue_namespace_prefix + queue_name(ROUTING)]
-    return keys, [job, ROUTE_WANTED_SECONDS, ROUTE_WANTED_SENDING_MS, Job.redis_job_namespace_prefix]
+    settings = get_settings()  # a flag whose job is not created yet is being enqueued by the intake that set it,
+    # unless it is older than route_wanted_sending_ms
+    return keys, [job, settings.route_wanted_seconds, settings.route_wanted_sending_ms, Job.redis_job_namespace_prefix]
 
 
 def _new_route_job_id() -> str:
@@ -199,9 +197,6 @@ def enqueue_delivery_safely() -> bool:
     return _safely("notification delivery", enqueue_delivery)
 
 
-# A wanted refresh whose job was lost (its worker died) is asked for again by the first change after this long.
-STATS_WANTED_SECONDS = 10
-
 
 def _stats_keys() -> tuple[str, str]:
     prefix = get_settings().queue_prefix
@@ -216,7 +211,7 @@ def enqueue_stats_refresh_soon(conn: redis.Redis | None = None) -> bool:
     is logged, not raised (the scheduler's tick refreshes too). Returns whether a job was enqueued."""
     try:
         conn = conn or connection()
-        if not conn.set(_stats_keys()[0], 1, nx=True, ex=STATS_WANTED_SECONDS):
+        if not conn.set(_stats_keys()[0], 1, nx=True, ex=get_settings().stats_wanted_seconds):
             return False
         _send_stats_job(conn)
         return True
@@ -248,7 +243,7 @@ async def enqueue_stats_refresh_soon_async() -> None:
     needed (once per burst) is it enqueued on a thread."""
     try:
         conn = await _async_connections.get()
-        if not await conn.set(_stats_keys()[0], 1, nx=True, ex=STATS_WANTED_SECONDS):
+        if not await conn.set(_stats_keys()[0], 1, nx=True, ex=get_settings().stats_wanted_seconds):
             return
     except REDIS_DOWN as exc:
         log.warning("could not enqueue a statistics refresh (%s); the scheduler will", exc)

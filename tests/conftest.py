@@ -25,7 +25,7 @@ get_settings.cache_clear()
 upgrade(_env["HOTLINE_DATABASE_URL"])
 with db.session_factory()() as _s:
     seed_reference(_s)
-    db.commit(_s)
+    _s.commit()
 
 DATA_TABLES = ("ticket_event, ticket, enterprise, app_user, notification, notification_attempt, ticket_clock, "
                "stat_daily, stat_duration, stat_monthly, stat_duration_monthly, stat_ticket, stat_queue")

@@ -5,8 +5,9 @@ import itertools
 
 from stdnum.cn import uscc
 
-from models import Role
+from models import Role, Ticket
 from service import db
+from service.pipeline import intake
 from service.security.users import create_user
 
 PASSWORD = "secret-pw"
@@ -37,7 +38,7 @@ def ticket_body(**overrides) -> dict:
 def add_user(username: str, role: Role, unit: str | None = None) -> None:
     with db.session_factory()() as s:
         create_user(s, username=username, password=PASSWORD, role=role, unit_code=unit)
-        db.commit(s)
+        s.commit()
 
 
 def login(client, username: str, role: Role = Role.OPERATOR, unit: str | None = None) -> dict:
@@ -46,3 +47,10 @@ def login(client, username: str, role: Role = Role.OPERATOR, unit: str | None = 
     r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def create_ticket(session, data, **kw) -> tuple[Ticket, bool]:
+    """Register through the one intake (service.pipeline.intake.register) and load the ticket as an ORM object,
+    for tests that go on working on it in the same unit: (ticket, created)."""
+    registered = intake.register(session, data, **kw)
+    return session.get(Ticket, registered.ticket.id), registered.created

@@ -1,4 +1,4 @@
-"""RQ jobs: thin, idempotent wrappers over pipeline functions; each job is one transaction."""
+"""RQ jobs: thin, idempotent wrappers over pipeline functions; each job is the edge of its units of work."""
 from __future__ import annotations
 
 import logging
@@ -30,20 +30,17 @@ def route_ticket(ticket_id: int) -> dict:
             "lead_unit": decision.lead_unit}
 
 
-ROUTE_BATCH = 100
-ROUTE_MAX_PER_JOB = 5000
-
-
 @timed_job("route_new")
 def route_new() -> dict:
     """Route the tickets waiting in `new`, oldest first, one transaction each, until none is left (or
-    ROUTE_MAX_PER_JOB, then the next job goes on). Tickets another worker holds are skipped; a ticket whose
+    route_max_per_job, then the next job goes on). Tickets another worker holds are skipped; a ticket whose
     routing fails gets a job of its own, with retries."""
     queues.routing_requested_clear()
     routed, skipped, failed, after = 0, 0, [], 0
-    while routed + skipped + len(failed) < ROUTE_MAX_PER_JOB:
-        with db.session_factory()() as session:
-            ids = route.new_ticket_ids(session, limit=ROUTE_BATCH, after=after)
+    settings = get_settings()
+    while routed + skipped + len(failed) < settings.route_max_per_job:
+        with db.unit() as session:
+            ids = route.new_ticket_ids(session, limit=settings.route_batch_size, after=after)
         if not ids:
             break
         for ticket_id in ids:
@@ -63,19 +60,16 @@ def route_new() -> dict:
 
 
 def _route_one(ticket_id: int, *, skip_locked: bool = False):
-    with db.session_factory()() as session:
+    with db.unit() as session:
         decision = route.route_ticket(session, ticket_id, skip_locked=skip_locked)
-        if session.info.get("notifications"):
-            db.after_commit(session, queues.enqueue_delivery_safely)
-        db.after_commit(session, queues.enqueue_stats_refresh_soon)
-        db.commit(session)
+        session.commit()
     return decision
 
 
 @timed_job("sweep_unrouted")
 def sweep_unrouted() -> dict:
     """Re-enqueue tickets left `new` (their job was lost, or Redis was down at intake)."""
-    with db.session_factory()() as session:
+    with db.unit() as session:
         ids = route.unrouted_ticket_ids(session)
     for ticket_id in ids:
         queues.enqueue_route(ticket_id)
@@ -87,32 +81,34 @@ def sweep_unrouted() -> dict:
 @timed_job("raise_flags")
 def raise_flags() -> dict:
     """The 催办 / 督办 sweep (safe to run twice or on two schedulers)."""
-    with db.session_factory()() as session:
+    with db.unit() as session:
         counts = sweeps.raise_flags(session)
-        db.commit(session)
+        session.commit()
     if counts["notifications"]:
         queues.enqueue_delivery()
     return counts
 
 
 @timed_job("deliver_notifications")
-def deliver_notifications(batch: int = 50, max_batches: int = 20) -> dict:
+def deliver_notifications(batch: int | None = None, max_batches: int | None = None) -> dict:
     """Drain the due outbox rows; a receiver that is down only pushes its rows' next attempt back."""
     delivered = failed = 0
-    timeout = get_settings().webhook_timeout_seconds
+    settings = get_settings()
+    batch, max_batches = batch or settings.webhook_batch_size, max_batches or settings.webhook_max_batches
+    timeout = settings.webhook_timeout_seconds
     with egress.client(timeout) as client:  # connects only to checked, public addresses
         for _ in range(max_batches):
-            with db.session_factory()() as session:
+            with db.unit() as session:
                 rows = notify.due_batch(session, batch)
                 for n in rows:
                     if notify.deliver_one(session, n, client):
                         delivered += 1
                     else:
                         failed += 1
-                db.commit(session)
+                session.commit()
             if len(rows) < batch:
                 break
-        with db.session_factory()() as session:
+        with db.unit() as session:
             wait = notify.next_due_in(session)
     if wait is not None:  # come back when the next retry is due
         queues.queue(queues.DEFAULT).enqueue_in(timedelta(seconds=max(1.0, wait)), "workers.jobs.deliver_notifications",
@@ -121,15 +117,15 @@ def deliver_notifications(batch: int = 50, max_batches: int = 20) -> dict:
 
 
 @timed_job("refresh_stats")
-def refresh_stats(max_batches: int = 500) -> dict:
+def refresh_stats(max_batches: int | None = None) -> dict:
     """Apply queued changes to the statistics rollups, one transaction per batch. A refresh already running
     elsewhere is waited for, not skipped: it may have read the queue before the changes this job is for."""
     queues.stats_refresh_started()
     refreshed = 0
-    for _ in range(max_batches):
-        with db.session_factory()() as session:
+    for _ in range(max_batches or get_settings().stats_refresh_max_batches):
+        with db.unit() as session:
             n = stats.refresh(session, wait=True)
-            db.commit(session)
+            session.commit()
         refreshed += n
         if n == 0:
             break
@@ -139,13 +135,10 @@ def refresh_stats(max_batches: int = 500) -> dict:
 @timed_job("verify_stats")
 def verify_stats(start: str | None = None, end: str | None = None) -> dict:
     """Check the rollups against a direct count over [start, end] (ISO dates; open ends: all of history)."""
-    with db.session_factory()() as session:
+    with db.unit() as session:
         drifts = stats_verify.verify(session, start and date.fromisoformat(start), end and date.fromisoformat(end))
     report_stats_drift(drifts)
     return {"drift_cells": len(drifts), "cells": [str(d) for d in drifts[:100]]}
-
-
-STATS_VERIFY_TIMEOUT = 3600  # a direct count over all of history reads every event
 
 
 def enqueue_daily_stats_verify(now: datetime | None = None) -> bool:
@@ -160,7 +153,7 @@ def enqueue_daily_stats_verify(now: datetime | None = None) -> bool:
         return False
     queues.queue(queues.DEFAULT, conn).enqueue(
         "workers.jobs.verify_stats", job_id=queues.job_id(f"stats-verify-{local.date()}"),
-        job_timeout=STATS_VERIFY_TIMEOUT, result_ttl=7 * 86400, failure_ttl=7 * 86400)
+        job_timeout=settings.stats_verify_timeout_seconds, result_ttl=7 * 86400, failure_ttl=7 * 86400)
     return True
 
 
@@ -178,17 +171,17 @@ def report_stats_drift(drifts: list) -> None:
 @timed_job("run_export")
 def run_export(export_id: int) -> dict:
     """Build one requested export; one finished, or running in another worker, is left alone."""
-    with db.session_factory()() as session:
+    with db.unit() as session:
         if not excel.claim_export(session, export_id):
             return {"export_id": export_id, "skipped": True}
-        db.commit(session)  # pollers see `running`; a crash from here on is retried by the stale sweep
+        session.commit()  # pollers see `running`; a crash from here on is retried by the stale sweep
         try:
             job = excel.build_export(session, export_id)
-            db.commit(session)
+            session.commit()
         except Exception as exc:
             session.rollback()
             excel.fail_export(session, export_id, f"{type(exc).__name__}: {exc}")
-            db.commit(session)
+            session.commit()
             raise
     return {"export_id": export_id, "rows": job.rows, "bytes": job.size_bytes}
 
@@ -196,7 +189,7 @@ def run_export(export_id: int) -> dict:
 @timed_job("requeue_stale_exports")
 def requeue_stale_exports() -> dict:
     """Enqueue again the exports whose job was lost (never enqueued, or its worker died)."""
-    with db.session_factory()() as session:
+    with db.unit() as session:
         ids = excel.stale_export_ids(session)
     for export_id in ids:
         queues.enqueue_export(export_id)
@@ -206,9 +199,9 @@ def requeue_stale_exports() -> dict:
 @timed_job("purge_exports")
 def purge_exports() -> dict:
     """Delete the files of exports older than the retention period."""
-    with db.session_factory()() as session:
+    with db.unit() as session:
         n = excel.purge_exports(session)
-        db.commit(session)
+        session.commit()
     if n:
         log.info("deleted %d expired exports", n)
     return {"deleted": n}
@@ -218,25 +211,22 @@ def purge_exports() -> dict:
 def run_import(import_id: int) -> dict:
     """Run one stored import: its tickets and its report commit together, so a worker that dies loses nothing (the
     stale sweep enqueues it again, and rows already imported would not be created twice)."""
-    with db.session_factory()() as session:
+    with db.unit() as session:
         if not excel_import_job.claim_import(session, import_id):
             return {"import_id": import_id, "skipped": True}
-        db.commit(session)
+        session.commit()
         try:
             result = excel_import_job.run_claimed_import(session, import_id)
-            if result.created_ids:
-                db.after_commit(session, queues.request_routing_safely)  # one job routes every created ticket
-                db.after_commit(session, queues.enqueue_stats_refresh_soon)
-            db.commit(session)
+            session.commit()  # then one job routes every created ticket
         except DomainError as exc:  # the file itself is refused: another attempt would fare no better
             session.rollback()
             excel_import_job.fail_import(session, import_id, excel_import_job.describe(exc), final=True)
-            db.commit(session)
+            session.commit()
             return {"import_id": import_id, "failed": True}
         except Exception as exc:
             session.rollback()
             excel_import_job.fail_import(session, import_id, f"{type(exc).__name__}: {exc}")
-            db.commit(session)
+            session.commit()
             raise
     return {"import_id": import_id, "rows": result.rows, "created": result.created}
 
@@ -244,7 +234,7 @@ def run_import(import_id: int) -> dict:
 @timed_job("requeue_stale_imports")
 def requeue_stale_imports() -> dict:
     """Enqueue again the imports whose job was lost (never enqueued, or its worker died)."""
-    with db.session_factory()() as session:
+    with db.unit() as session:
         ids = excel_import_job.stale_import_ids(session)
     for import_id in ids:
         queues.enqueue_import(import_id)
@@ -254,9 +244,9 @@ def requeue_stale_imports() -> dict:
 @timed_job("purge_imports")
 def purge_imports() -> dict:
     """Delete the imports (and their reports) finished longer ago than the retention period."""
-    with db.session_factory()() as session:
+    with db.unit() as session:
         n = excel_import_job.purge_imports(session)
-        db.commit(session)
+        session.commit()
     return {"deleted": n}
 
 

@@ -18,13 +18,11 @@ from rq import SimpleWorker, Worker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
 
+from service.config import get_settings
+
 log = logging.getLogger(__name__)
 
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
-# How often the worker checks its scheduler process; also the longest blocking wait for a job, so that an
-# idle worker gets to check.
-SCHEDULER_CHECK_SECONDS = 5
-SCHEDULER_RETRY_SECONDS = 1.0
 
 
 def _let_go_of_inherited_sockets() -> None:
@@ -60,8 +58,9 @@ class ResilientScheduler(RQScheduler):
             except REDIS_ERRORS as exc:
                 if self._stop_requested or self._orphaned():
                     return None
-                self.log.warning("Scheduler lost Redis (%s); retrying in %.0fs", exc, SCHEDULER_RETRY_SECONDS)
-                time.sleep(SCHEDULER_RETRY_SECONDS)
+                wait = get_settings().worker_scheduler_retry_seconds
+                self.log.warning("Scheduler lost Redis (%s); retrying in %.0fs", exc, wait)
+                time.sleep(wait)
 
     def heartbeat(self):
         if self._orphaned():
@@ -89,7 +88,7 @@ class KeepsScheduler:
 
     @property
     def dequeue_timeout(self) -> int:
-        return min(super().dequeue_timeout, SCHEDULER_CHECK_SECONDS)
+        return min(super().dequeue_timeout, get_settings().worker_scheduler_check_seconds)
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
                          date_format: str = DEFAULT_LOGGING_DATE_FORMAT, log_format: str = DEFAULT_LOGGING_FORMAT):
@@ -120,7 +119,7 @@ class KeepsScheduler:
         """Start the scheduler again if its process has ended; a worker without one tries to take the locks
         (they expire a minute after their holder stopped refreshing them)."""
         if not self._keep_scheduler or self._stop_requested or self.is_horse or \
-                time.monotonic() - self._scheduler_checked < SCHEDULER_CHECK_SECONDS:
+                time.monotonic() - self._scheduler_checked < get_settings().worker_scheduler_check_seconds:
             return
         self._scheduler_checked = time.monotonic()
         process = self.scheduler._process

@@ -9,25 +9,22 @@ from models import Ticket, User
 from service.api import present
 from service.api.deps import CurrentUser
 from service.api.openapi import errors
-from service.db import SessionDep, after_commit, commit
+from service.db import SessionDep
 from service.pipeline import actions, dedupe, resolution
 from service.domain import tickets
 from service.schemas import actions as body
 from service.schemas.ticket import TicketOut
-from service.queues import enqueue_delivery_safely, enqueue_stats_refresh_soon
 
 # Who may take each step, and from which status, is the workflow's to say: 403 and 409 on every action.
 router = APIRouter(prefix="/api/v1/tickets/{ticket_id}", tags=["lifecycle"], responses=errors(403, 409))
 
 
 def act(session, user: User, ticket_id: int, data: body.ActionIn, fn: Callable[[Ticket], Ticket]) -> TicketOut:
-    """Lock, act, commit, then let the notifier run; answer the ticket as the caller now sees it."""
+    """Lock, act, commit (the unit then runs what the action asked for: notifications, statistics); answer the
+    ticket as the caller now sees it."""
     tickets.get_visible(session, ticket_id, user)
     ticket = fn(actions.lock(session, ticket_id, data.expected_version))
-    if session.info.get("notifications"):
-        after_commit(session, enqueue_delivery_safely)
-    after_commit(session, enqueue_stats_refresh_soon)
-    commit(session)
+    session.commit()
     return present.ticket_out(ticket, session, user=user)
 
 

@@ -11,7 +11,7 @@ from models import Role, User
 from service.api import login_limit
 from service.api.deps import CurrentUser, require
 from service.api.openapi import errors
-from service.db import SessionDep, commit
+from service.db import SessionDep
 from service.errors import Unauthorized
 from service.domain.reference import reference
 from service.security.users import authenticate, create_user, issue_token
@@ -64,5 +64,5 @@ def add_user(body: UserCreate, session: SessionDep, _: Admin) -> UserOut:
     """Add a user; handlers are bound to one unit."""
     user = create_user(session, username=body.username, password=body.password, role=body.role,
                        unit_code=body.unit, display_name=body.display_name)
-    commit(session)
+    session.commit()
     return user_out(user)

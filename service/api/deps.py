@@ -59,7 +59,7 @@ def require(*roles: Role):
         user = await _caller(request)
         if user.role not in roles:
             allowed = ", ".join(r.value for r in roles)
-            raise Forbidden(f"role {user.role!r} may not do this (allowed: {allowed})")
+            raise Forbidden(f"role '{user.role}' may not do this (allowed: {allowed})")
         return user
 
     check.needs_token, check.roles = True, roles  # read by the OpenAPI document (401, 403)

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import io
-import json
 import re
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
@@ -19,27 +17,25 @@ from models.import_job import IMPORT_STATUS_LABELS
 from service.api.deps import CurrentUser, require
 from service.api.openapi import errors
 from service.config import get_settings
-from service.db import SessionDep, after_commit, commit, session_factory
+from service.db import SessionDep
 from service.errors import Conflict, Forbidden, field_error
 from service.domain import audit
 from service.pipeline.excel import export as excel
+from service.pipeline.excel import jobs as export_jobs
 from service.pipeline.excel import report as excel_report
 from service.pipeline.excel import import_job as excel_import_job
-from service.pipeline.excel.sheet_import import ImportResult, import_rows, read_sheet
+from service.pipeline.excel.sheet_import import check_channel, import_rows, parse_mapping, read_sheet
+from service.pipeline.excel.sheets import XLSX_MIME
 from service.api.filters import local_time, ticket_filter
 from service.domain.tickets import TicketFilter
 from service.schemas.common import Coded
 from service.schemas.exports import ExportOut, ExportRequest, ImportJobOut, ImportReport
-from service.schemas.ticket import check_code
-from service.queues import (
-    enqueue_export_safely, enqueue_import_safely, enqueue_stats_refresh_soon, request_routing_safely,
-)
 
 router = APIRouter(tags=["exports"])
 
 Importer = Annotated[User, Depends(require(Role.OPERATOR, Role.DISPATCHER))]
 REPORTERS = (Role.LEADER.value, Role.DISPATCHER.value, Role.ADMIN.value)
-_XLSX = {200: {"content": {excel.XLSX_MIME: {}}, "description": "the workbook"}}
+_XLSX = {200: {"content": {XLSX_MIME: {}}, "description": "the workbook"}}
 
 
 def disposition(filename: str) -> str:
@@ -49,7 +45,7 @@ def disposition(filename: str) -> str:
 
 
 def xlsx(content: bytes, filename: str) -> Response:
-    return Response(content, media_type=excel.XLSX_MIME, headers={"Content-Disposition": disposition(filename)})
+    return Response(content, media_type=XLSX_MIME, headers={"Content-Disposition": disposition(filename)})
 
 
 def export_out(job: ExportJob) -> ExportOut:
@@ -61,11 +57,9 @@ def export_out(job: ExportJob) -> ExportOut:
 
 
 def _queued(session: Session, user: User, kind: ExportKind, params: dict) -> JSONResponse:
-    """Record the export, commit, enqueue its job after the commit; answer 202."""
-    job = excel.create_export(session, user, kind, params)
-    export_id = job.id
-    after_commit(session, lambda: enqueue_export_safely(export_id))
-    commit(session)
+    """Record the export and commit (its job is enqueued then); answer 202."""
+    job = export_jobs.create_export(session, user, kind, params)
+    session.commit()
     out = export_out(job)
     return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url})
 
@@ -80,7 +74,7 @@ def export_tickets(session: SessionDep, user: CurrentUser, flt: Annotated[Ticket
     out = io.BytesIO()
     rows = excel.write_tickets(session, flt, user, out)
     audit.record_export(session, user, ExportKind.TICKETS.value, excel.filter_params(flt), rows)
-    commit(session)
+    session.commit()
     return xlsx(out.getvalue(), excel.tickets_filename())
 
 
@@ -89,7 +83,7 @@ def request_export(body: ExportRequest, session: SessionDep, user: CurrentUser):
     """Ask for a ticket export or the monthly report; poll status_url, then fetch download_url."""
     if body.kind == ExportKind.MONTHLY_REPORT:
         if user.role not in REPORTERS:
-            raise Forbidden(f"role {user.role!r} may not request the monthly report (allowed: {', '.join(REPORTERS)})")
+            raise Forbidden(f"role '{user.role}' may not request the monthly report (allowed: {', '.join(REPORTERS)})")
         if body.month is None:
             raise field_error("month", "required for a monthly_report, as YYYY-MM")
         excel_report.month_bounds(body.month)
@@ -104,53 +98,19 @@ def request_export(body: ExportRequest, session: SessionDep, user: CurrentUser):
 @router.get("/api/v1/exports/{export_id:int}", response_model=ExportOut)
 def export_status(export_id: int, session: SessionDep, user: CurrentUser) -> ExportOut:
     """Where a requested export stands (its owner, admins and leaders only)."""
-    return export_out(excel.get_export(session, export_id, user))
+    return export_out(export_jobs.get_export(session, export_id, user))
 
 
 @router.get("/api/v1/exports/{export_id:int}/download", response_class=Response, responses={**_XLSX, **errors(403, 409)})
 def export_download(export_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """The finished file; 409 while it is still being built."""
-    job = excel.get_export(session, export_id, user)
+    job = export_jobs.get_export(session, export_id, user)
     if job.kind == ExportKind.TICKETS.value and job.user_id != user.id:
         # The file holds the phones as its requester may see them; others ask for their own export.
         raise Forbidden(f"export {export_id} holds another user's contact data; request your own export")
     if job.status != ExportStatus.DONE.value:
         raise Conflict(f"export {export_id} is {job.status}; download it once status is done", status=job.status)
     return xlsx(session.scalar(select(ExportJob.content).where(ExportJob.id == export_id)), job.filename)
-
-
-def parse_mapping(raw: str | None) -> dict[str, str] | None:
-    """The {header: field} JSON of an import; 422 naming `mapping` when it is not one."""
-    if not raw:
-        return None
-    try:
-        mapping = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise field_error("mapping", f"not JSON: {exc.msg}") from None
-    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-        raise field_error("mapping", 'must be a JSON object {"header": "field"}, e.g. {"单位": "enterprise.name"}')
-    return mapping
-
-
-def run_import(session: Session, rows: list, *, dry_run: bool, user: User | None, channel: str) -> ImportResult:
-    """Shared by HTTP and CLI: import the rows read (read_sheet), commit (unless a dry run), then ask a worker to
-    route the created tickets."""
-    result = import_rows(session, rows, dry_run=dry_run, user=user, channel=channel)
-    if dry_run:
-        session.rollback()
-        return result
-    if result.created_ids:
-        after_commit(session, request_routing_safely)  # one job routes every created ticket
-        after_commit(session, enqueue_stats_refresh_soon)
-    commit(session)
-    return result
-
-
-def check_channel(channel: str) -> None:
-    try:
-        check_code("channels", channel)
-    except ValueError as exc:
-        raise field_error("channel", str(exc)) from None
 
 
 def import_out(job) -> ImportJobOut:
@@ -182,12 +142,12 @@ def import_upload(session: SessionDep, user: Importer, file: Annotated[UploadFil
         name = re.sub(r"[\x00-\x1f\x7f]", "", file.filename or "").encode("utf-8", "replace").decode()
         job = excel_import_job.create_import(session, user, content, filename=name, rows=len(rows), mapping=parsed,
                                              channel=channel, dry_run=dry_run)
-        import_id = job.id
-        after_commit(session, lambda: enqueue_import_safely(import_id))
-        commit(session)
+        session.commit()
         out = import_out(job)
         return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": out.status_url})
-    result = run_import(session, rows, dry_run=dry_run, user=user, channel=channel)
+    result = import_rows(session, rows, dry_run=dry_run, user=user, channel=channel)
+    if not dry_run:
+        session.commit()  # then one job routes every created ticket
     return ImportReport.model_validate(result.report())
 
 
@@ -195,22 +155,3 @@ def import_upload(session: SessionDep, user: Importer, file: Annotated[UploadFil
 def import_status(import_id: int, session: SessionDep, user: CurrentUser) -> ImportJobOut:
     """Where an import run by a job stands, and its report once done (the uploader and admins only)."""
     return import_out(excel_import_job.get_import(session, import_id, user))
-
-
-def import_file(path: str | Path, mapping_json: str | None = None, dry_run: bool = False,
-                channel: str = "town_centre", username: str | None = None) -> dict:
-    """What `hotline import FILE.xlsx` runs: import, commit, enqueue routing, print the report as JSON."""
-    import typer
-
-    with session_factory()() as session:
-        user = None
-        if username:
-            user = session.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise field_error("username", f"no user {username!r}")
-        check_channel(channel)
-        rows = read_sheet(Path(path), mapping=parse_mapping(mapping_json))
-        result = run_import(session, rows, dry_run=dry_run, user=user, channel=channel)
-    report = result.report()
-    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
-    return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import select
 
 from service.db import get_engine
 from service.queues import connection
@@ -29,7 +29,7 @@ def readyz() -> JSONResponse:
     checks: dict[str, str] = {}
     try:
         with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
+            conn.execute(select(1))
         checks["database"] = "ok"
     except Exception as exc:  # any failure means not ready; say which
         checks["database"] = f"unavailable: {type(exc).__name__}"

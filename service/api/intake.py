@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from service.api.openapi import errors
-from service.api.tickets import register_on_loop
+from service.api.tickets import register
 from service.config import get_settings
 from service.security.signatures import verify
 from service.schemas.ticket import BangqiyunPush, TicketCreated
@@ -37,5 +38,5 @@ async def bangqiyun(
         push = BangqiyunPush.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
-    return await register_on_loop(push, channel="bangqiyun", external_id=push.id, user=None, unit_code=None,
-                                  system="bangqiyun")
+    return await run_in_threadpool(register, push, channel="bangqiyun", external_id=push.id, user=None,
+                                   unit_code=None, system="bangqiyun")

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import scrape
-from service.metrics import HTTP_SECONDS, render
+from service.gauges import render
+from service.metrics import HTTP_SECONDS
 
 router = APIRouter(tags=["health"])
 

@@ -6,28 +6,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from models import Role, User
-from routing_rules import TicketFacts
 from service.api.deps import require
 from service.pipeline import route
-from service.domain.reference import reference
 from service.schemas.routing import PreviewIn, PreviewOut, RulesInvalidOut, RulesStatus
 
 router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
-
-
-def preview_facts(body: PreviewIn) -> TicketFacts:
-    county = body.county or (reference().town(body.town)["county"] if body.town else None)
-    return TicketFacts(channel=body.channel, category=body.category, request_type=body.request_type.value,
-                       urgency=body.urgency.value, county=county, town=body.town,
-                       enterprise_tier=body.enterprise_tier, enterprise_chain=body.enterprise_chain,
-                       above_scale=body.above_scale, title=body.title, description=body.description)
 
 
 @router.post("/preview", response_model=PreviewOut)
 def preview(body: PreviewIn,
             _: Annotated[User, Depends(require(Role.OPERATOR, Role.DISPATCHER, Role.ADMIN))]) -> PreviewOut:
     """The decision the rules in force would take, and why each rule did or did not match."""
-    decision, trace = route.current_ruleset().explain(preview_facts(body))
+    decision, trace = route.current_ruleset().explain(route.preview_facts(body))
     return PreviewOut(decision=decision.to_dict(), trace=[t.to_dict() for t in trace])
 
 

@@ -4,27 +4,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi.concurrency import run_in_threadpool
 
-from models import Role, Ticket, TicketClock, User
+from models import Role, TicketClock, User
 from service.api import present
 from service.api.deps import CurrentUser, require
 from service.config import get_settings
-from service.db import SessionDep, after_commit, commit, session_factory
-from service.metrics import TICKETS_RECEIVED
+from service.db import SessionDep, unit
 from service.errors import Forbidden
-from service.pipeline import dedupe, resolution
-from service.domain import audit
-from service.domain import events
-from service.domain import tickets
-from service.pipeline.intake import insert_ticket_alone, register_ticket
 from service.api.filters import ticket_filter
+from service.domain import audit, events, tickets
 from service.domain.tickets import TicketFilter
+from service.pipeline import dedupe, intake
 from service.schemas.common import Page
 from service.schemas.ticket import TicketCreate, TicketCreated, TicketDetail, TicketOut
-from service.queues import (
-    enqueue_stats_refresh_soon, enqueue_stats_refresh_soon_async, request_routing_async, request_routing_safely,
-)
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
@@ -40,64 +32,28 @@ def registering_unit(user: User) -> str | None:
     return user.unit_code
 
 
-def register(session, data, *, channel: str, external_id: str | None, user: User | None,
-             unit_code: str | None, system: str = "intake") -> Response:
-    """Shared by every intake path: create once, ask for routing after the commit, answer 201 (new) or 200
-    (already registered) with the ticket as JSON."""
-    answer = getattr(data, "instant_answer", None)
-    # Without an instant answer the one intake statement is the whole transaction.
-    ticket, created = register_ticket(session, data, channel=channel, external_id=external_id, user=user,
-                                      registered_by_unit=unit_code, system=system, alone=not answer)
-    duplicates = dedupe.possible_duplicates(session, ticket, user=user) if created else []
-    if created and answer:  # same transaction: never half-done
-        ticket = resolution.instant_resolve(session, session.get(Ticket, ticket.id), user, answer)
-    elif created:
-        after_commit(session, request_routing_safely)
-    if created:
-        after_commit(session, enqueue_stats_refresh_soon)
-    commit(session)
-    return _answer(ticket, session, user, duplicates, created)
-
-
-def _answer(ticket, session, user: User | None, duplicates, created: bool) -> Response:
-    """201 (new) or 200 (already registered) with the ticket and its possible duplicates as JSON."""
-    # The registering caller typed the phone: shown in full (if its role may), with no audit row on this hot path.
-    out = present.ticket_out(ticket, session, TicketCreated, user=user, full_contact=True,
-                             possible_duplicates=[present.duplicate_out(d) for d in duplicates])
+def register(data, *, channel: str, external_id: str | None, user: User | None, unit_code: str | None,
+             system: str = "intake") -> Response:
+    """Every intake edge (this router, 帮企云): one unit of work around intake.register; 201 (new) or 200 (already
+    registered) with the ticket and its possible duplicates as JSON."""
+    with unit() as uow:
+        registered = intake.register(uow, data, channel=channel, external_id=external_id, user=user,
+                                     registered_by_unit=unit_code, system=system)
+        uow.commit()
+        # The registering caller typed the phone: shown in full (if its role may), with no audit row on this path.
+        out = present.ticket_out(registered.ticket, uow, TicketCreated, user=user, full_contact=True,
+                                 possible_duplicates=[present.duplicate_out(d) for d in registered.duplicates])
     # Built and checked once here; handing FastAPI the finished JSON spares it validating the answer again.
-    return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-                    media_type="application/json")
-
-
-async def register_on_loop(data, *, channel: str, external_id: str | None, user: User | None,
-                           unit_code: str | None, system: str = "intake") -> Response:
-    """register, with the common case on the event loop: a new ticket with nothing else to commit with it is one
-    statement, its routing flag and its answer, with no thread and no ORM session. A replay, or a ticket
-    answered during the call, takes register's path on a thread."""
-    if getattr(data, "instant_answer", None) is None:
-        ticket, found = await insert_ticket_alone(data, channel=channel, external_id=external_id, user=user,
-                                                  registered_by_unit=unit_code, system=system)
-        if ticket is not None:
-            TICKETS_RECEIVED.labels(channel, data.category or "").inc()
-            await request_routing_async()
-            await enqueue_stats_refresh_soon_async()
-            return _answer(ticket, None, user, dedupe.still_open(found, ticket), created=True)
-    return await run_in_threadpool(_register_in_own_session, data, channel=channel, external_id=external_id,
-                                   user=user, unit_code=unit_code, system=system)
-
-
-def _register_in_own_session(data, **kw) -> Response:
-    with session_factory()() as session:
-        return register(session, data, **kw)
+    return Response(out.model_dump_json(), media_type="application/json",
+                    status_code=status.HTTP_201_CREATED if registered.created else status.HTTP_200_OK)
 
 
 @router.post("", response_model=TicketCreated, status_code=201,
              responses={200: {"description": "already registered under this (channel, external_id)"}})
-async def create(body: TicketCreate, user: Registrar) -> Response:
+def create(body: TicketCreate, user: Registrar) -> Response:
     """Register a problem from any channel. Replaying the same (channel, external_id) returns the first ticket."""
-    unit_code = registering_unit(user)
-    return await register_on_loop(body, channel=body.channel, external_id=body.external_id, user=user,
-                                  unit_code=unit_code)
+    return register(body, channel=body.channel, external_id=body.external_id, user=user,
+                    unit_code=registering_unit(user))
 
 
 @router.get("", response_model=Page[TicketOut])
@@ -134,5 +90,5 @@ def detail(ticket_id: int, session: SessionDep, user: CurrentUser) -> TicketDeta
             "total_seconds", "accept_seconds", "handle_seconds", "paused_seconds", "segments")},
     )
     if audit.record_contact_read(session, user, ticket):
-        commit(session)
+        session.commit()
     return out

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from models import Role, Unit, User
 from service.api.deps import require
-from service.db import SessionDep, commit
+from service.db import SessionDep
 from service.errors import NotFound, field_error
 from service.security import egress
 
@@ -61,5 +61,5 @@ def set_webhook(code: str, body: WebhookIn, session: SessionDep, _: Admin) -> Un
         except egress.TargetRefused as exc:
             raise field_error("url", str(exc)) from None
     unit.webhook_url = url
-    commit(session)
+    session.commit()
     return unit_out(unit)

@@ -6,7 +6,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Ticket, TicketEvent, User
+from models import EventKind, Ticket, TicketEvent, TicketStatus, User
+from service.effects import RefreshStats
+from service.unit_of_work import Transition, UnitOfWork
 
 
 def actor_name(user: User | None, system: str = "system") -> str:
@@ -14,10 +16,10 @@ def actor_name(user: User | None, system: str = "system") -> str:
     return user.username if user is not None else f"system:{system}"
 
 
-def record(session: Session, ticket: Ticket, kind: str, *, user: User | None = None, system: str = "system",
-           from_status: str | None = None, to_status: str | None = None, unit_code: str | None = None,
+def record(session: UnitOfWork, ticket: Ticket, kind: EventKind, *, user: User | None = None, system: str = "system",
+           from_status: TicketStatus | None = None, to_status: TicketStatus | None = None, unit_code: str | None = None,
            payload: dict[str, Any] | None = None) -> TicketEvent:
-    """Append one event for ticket (flushed, not committed)."""
+    """Append one event for ticket (flushed, not committed); the statistics are refreshed after the commit."""
     event = TicketEvent(
         ticket_id=ticket.id, kind=kind, from_status=from_status, to_status=to_status,
         actor_id=user.id if user is not None else None, actor=actor_name(user, system),
@@ -26,15 +28,17 @@ def record(session: Session, ticket: Ticket, kind: str, *, user: User | None = N
     )
     session.add(event)
     session.flush()
+    session.add_effect(RefreshStats())
     return event
 
 
-def transition(session: Session, ticket: Ticket, kind: str, to_status: str, **kw: Any) -> TicketEvent:
-    """Move ticket to to_status, bump its version and record the event."""
+def transition(session: UnitOfWork, ticket: Ticket, kind: EventKind, to_status: TicketStatus, **kw: Any) -> TicketEvent:
+    """Move ticket to to_status, bump its version and record the event (and the transition, for the stages that
+    react to one before the commit)."""
     from_status = ticket.status
     ticket.status = to_status
     ticket.version += 1
-    session.info.setdefault("transitions", []).append((ticket.id, kind))
+    session.transitions.append(Transition(ticket.id, kind))
     return record(session, ticket, kind, from_status=from_status, to_status=to_status, **kw)
 
 

@@ -2,7 +2,8 @@
 
 A run of CJK characters becomes its overlapping bigrams (温州电气 -> 温州 州电 电气); a run of
 letters or digits becomes one lower-cased word. PostgreSQL's 'simple' text search config then
-indexes these tokens in a GIN index, which stays fast at millions of rows.
+indexes these tokens in a GIN index, which stays fast at millions of rows. Intake also stores each ticket's
+distinct tokens (ticket.tokens), which the duplicate check compares; this module is the only tokenizer.
 """
 from __future__ import annotations
 
@@ -27,10 +28,3 @@ def token_string(text: str) -> str:
     """Space-separated distinct tokens, the input of to_tsvector('simple', ...)."""
     return " ".join(dict.fromkeys(tokens(text)))
 
-
-def similarity(a: str, b: str) -> float:
-    """Jaccard similarity of the token sets of two texts (0..1)."""
-    sa, sb = set(tokens(a)), set(tokens(b))
-    if not sa or not sb:
-        return 0.0
-    return len(sa & sb) / len(sa | sb)

@@ -10,13 +10,17 @@ from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
-from models import Role, Ticket, User
+from models import OPEN_STATUSES, Role, Ticket, TicketStatus, User
 from service.errors import TicketNotFound, field_error
 from service.domain.bounds import is_id
 from service.domain.textsearch import token_string
 
 
-WORKING = ("assigned", "in_progress", "refuse_review")
+def overdue(now: datetime | ColumnElement | None = None) -> ColumnElement[bool]:
+    """Overdue: still open (any of OPEN_STATUSES, whoever holds it, also back in the dispatch queue after an
+    approved 退单) and past its 办结 deadline. Never NULL, so its negation is "not overdue"."""
+    return and_(Ticket.status.in_(OPEN_STATUSES), Ticket.resolve_due_at.is_not(None),
+                Ticket.resolve_due_at < (func.now() if now is None else now))
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
@@ -65,7 +69,9 @@ class TicketFilter:
 
     def clauses(self) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
-        for values, column in ((self.status, Ticket.status), (self.channel, Ticket.channel_code),
+        if self.status:  # a code that is no status matches no ticket
+            out.append(Ticket.status.in_([s for s in TicketStatus if s in self.status]))
+        for values, column in ((self.channel, Ticket.channel_code),
                                (self.county, Ticket.county_code), (self.town, Ticket.town_code),
                                (self.category, Ticket.category_code), (self.request_type, Ticket.request_type),
                                (self.urgency, Ticket.urgency)):
@@ -80,8 +86,7 @@ class TicketFilter:
         if self.created_to:
             out.append(Ticket.created_at < self.created_to)
         if self.overdue is not None:
-            late = and_(Ticket.status.in_(WORKING), Ticket.resolve_due_at < func.now())
-            out.append(late if self.overdue else not_(late))
+            out.append(overdue() if self.overdue else not_(overdue()))
         if self.supervision:
             out.append(Ticket.supervision.in_(self.supervision))
         if self.q and (terms := token_string(self.q)):

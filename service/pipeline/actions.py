@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from models import Ticket, TicketStatus, User
+from models import HELD_STATUSES, EventKind, Ticket, TicketStatus, User
 from service.errors import Conflict, TicketNotFound, field_error
 from service.pipeline import clocks, notify, sla
 from service.domain import events
 from service.domain.reference import known_unit_codes
 from service.pipeline.workflow import REFUSAL_REASONS, Action, check
+from service.unit_of_work import UnitOfWork
 
 S = TicketStatus
 
 
-def lock(session: Session, ticket_id: int, expected_version: int | None = None) -> Ticket:
+def lock(session: UnitOfWork, ticket_id: int, expected_version: int | None = None) -> Ticket:
     """Re-read the ticket under a row lock; concurrent actions queue here and see each other's result."""
     ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update()
                             .execution_options(populate_existing=True))
@@ -29,15 +29,14 @@ def lock(session: Session, ticket_id: int, expected_version: int | None = None) 
     return ticket
 
 
-def finish(session: Session, ticket: Ticket, unit_event: str | None = None, unit_code: str | None = None) -> Ticket:
+def finish(session: UnitOfWork, ticket: Ticket, unit_event: str | None = None, unit_code: str | None = None) -> Ticket:
     """After an action: refresh the clocks, tell the unit (unit_event) and push status changes to 帮企云."""
     clocks.recompute(session, ticket)
     if unit_event:
         notify.to_unit(session, ticket, unit_event, unit_code)
-    transitions = session.info.get("transitions", [])
-    for ticket_id, kind in [t for t in transitions if t[0] == ticket.id]:
-        notify.status_push(session, ticket, kind)
-        transitions.remove((ticket_id, kind))
+    for change in [t for t in session.transitions if t.ticket_id == ticket.id]:
+        notify.status_push(session, ticket, change.kind)
+        session.transitions.remove(change)
     session.flush()
     return ticket
 
@@ -53,8 +52,9 @@ def check_units(lead: str, assisting: list[str]) -> list[str]:
     return [c for c in dict.fromkeys(assisting) if c != lead]
 
 
-def assign(session: Session, ticket: Ticket, *, lead: str, assisting: list[str], kind: str, user: User | None = None,
-           system: str = "router", payload: dict | None = None, sla_override: dict | None = None) -> Ticket:
+def assign(session: UnitOfWork, ticket: Ticket, *, lead: str, assisting: list[str], kind: EventKind,
+           user: User | None = None, system: str = "router", payload: dict | None = None,
+           sla_override: dict | None = None) -> Ticket:
     """Make `lead` the unit that must sign for the ticket, with fresh 签收 and (first time) 办结 deadlines."""
     now = datetime.now(UTC)
     ticket.lead_unit_code, ticket.assisting_units = lead, list(assisting)
@@ -64,7 +64,7 @@ def assign(session: Session, ticket: Ticket, *, lead: str, assisting: list[str],
         ticket.resolve_days, ticket.resolve_from_at = limits.resolve_days, ticket.received_at
     set_deadlines(ticket)
     ticket.pending_refusal = None
-    events.transition(session, ticket, kind, S.ASSIGNED.value, user=user, system=system, unit_code=lead,
+    events.transition(session, ticket, kind, S.ASSIGNED, user=user, system=system, unit_code=lead,
                       payload={"lead_unit": lead, "assisting_units": list(assisting), **(payload or {})})
     return finish(session, ticket, "assigned")
 
@@ -90,26 +90,26 @@ def _signing_facts(ticket: Ticket) -> dict:
     return {"on_time": due is None or datetime.now(UTC) <= due, "due_at": due.isoformat() if due else None}
 
 
-def accept(session: Session, ticket: Ticket, user: User, note: str = "") -> Ticket:
+def accept(session: UnitOfWork, ticket: Ticket, user: User, note: str = "") -> Ticket:
     check(Action.ACCEPT, ticket, user)
     ticket.accepted_at = func.now()
-    events.transition(session, ticket, "accepted", S.IN_PROGRESS.value, user=user, unit_code=ticket.lead_unit_code,
+    events.transition(session, ticket, EventKind.ACCEPTED, S.IN_PROGRESS, user=user, unit_code=ticket.lead_unit_code,
                       payload={"note": note, **_signing_facts(ticket)})
     return finish(session, ticket)
 
 
-def refuse(session: Session, ticket: Ticket, user: User, reason: str, note: str = "") -> Ticket:
+def refuse(session: UnitOfWork, ticket: Ticket, user: User, reason: str, note: str = "") -> Ticket:
     check(Action.REFUSE, ticket, user)
     if reason not in REFUSAL_REASONS:
         raise field_error("reason", f"unknown reason {reason!r}; allowed: {', '.join(REFUSAL_REASONS)}")
     ticket.pending_refusal = {"reason": reason, "label": REFUSAL_REASONS[reason], "note": note,
                               "unit": ticket.lead_unit_code, "at": datetime.now(UTC).isoformat()}
-    events.transition(session, ticket, "refused", S.REFUSE_REVIEW.value, user=user, unit_code=ticket.lead_unit_code,
+    events.transition(session, ticket, EventKind.REFUSED, S.REFUSE_REVIEW, user=user, unit_code=ticket.lead_unit_code,
                       payload={"reason": reason, "reason_label": REFUSAL_REASONS[reason], "note": note})
     return finish(session, ticket)
 
 
-def approve_refusal(session: Session, ticket: Ticket, user: User, *, lead: str | None, assisting: list[str],
+def approve_refusal(session: UnitOfWork, ticket: Ticket, user: User, *, lead: str | None, assisting: list[str],
                     note: str = "") -> Ticket:
     """退单 accepted: 改派 to another unit, or back to the dispatch queue when none is named."""
     check(Action.APPROVE_REFUSAL, ticket, user)
@@ -117,58 +117,58 @@ def approve_refusal(session: Session, ticket: Ticket, user: User, *, lead: str |
     if lead is None:
         ticket.pending_refusal = None
         ticket.lead_unit_code, ticket.assisting_units = None, []
-        events.transition(session, ticket, "refusal_approved", S.PENDING_DISPATCH.value, user=user, unit_code=None,
+        events.transition(session, ticket, EventKind.REFUSAL_APPROVED, S.PENDING_DISPATCH, user=user, unit_code=None,
                           payload={"refused_by": refused_by, "note": note})
         return finish(session, ticket)
     if lead == refused_by:
         raise field_error("lead_unit", "name another unit, or overrule the refusal to keep this one")
-    return assign(session, ticket, lead=lead, assisting=check_units(lead, assisting), kind="refusal_approved",
-                  user=user, payload={"refused_by": refused_by, "note": note})
+    return assign(session, ticket, lead=lead, assisting=check_units(lead, assisting),
+                  kind=EventKind.REFUSAL_APPROVED, user=user, payload={"refused_by": refused_by, "note": note})
 
 
-def overrule_refusal(session: Session, ticket: Ticket, user: User, note: str = "") -> Ticket:
+def overrule_refusal(session: UnitOfWork, ticket: Ticket, user: User, note: str = "") -> Ticket:
     """强制派单: the unit keeps the ticket and must handle it (counted as signed now)."""
     check(Action.OVERRULE_REFUSAL, ticket, user)
     ticket.pending_refusal = None
     ticket.accepted_at = func.now()
-    events.transition(session, ticket, "refusal_overruled", S.IN_PROGRESS.value, user=user,
+    events.transition(session, ticket, EventKind.REFUSAL_OVERRULED, S.IN_PROGRESS, user=user,
                       unit_code=ticket.lead_unit_code, payload={"note": note, **_signing_facts(ticket)})
     return finish(session, ticket, "assigned")
 
 
-def transfer(session: Session, ticket: Ticket, user: User, *, lead: str, assisting: list[str],
+def transfer(session: UnitOfWork, ticket: Ticket, user: User, *, lead: str, assisting: list[str],
              reason: str = "") -> Ticket:
     check(Action.TRANSFER, ticket, user)
     if lead == ticket.lead_unit_code:
         raise field_error("lead_unit", "the ticket is already with this unit")
-    return assign(session, ticket, lead=lead, assisting=check_units(lead, assisting), kind="transferred", user=user,
-                  payload={"from_unit": ticket.lead_unit_code, "reason": reason})
+    return assign(session, ticket, lead=lead, assisting=check_units(lead, assisting), kind=EventKind.TRANSFERRED,
+                  user=user, payload={"from_unit": ticket.lead_unit_code, "reason": reason})
 
 
-def dispatch(session: Session, ticket: Ticket, user: User, *, lead: str, assisting: list[str],
+def dispatch(session: UnitOfWork, ticket: Ticket, user: User, *, lead: str, assisting: list[str],
              reason: str = "") -> Ticket:
     """A dispatcher places a ticket the rules could not (or that still waits for them)."""
     check(Action.DISPATCH, ticket, user)
     assisting = check_units(lead, assisting)
     ticket.route_rule_id, ticket.route_ruleset_version = None, None
     ticket.route_reasons, ticket.routed_at = {"by": "dispatcher", "reason": reason}, func.now()
-    return assign(session, ticket, lead=lead, assisting=assisting, kind="dispatched", user=user,
+    return assign(session, ticket, lead=lead, assisting=assisting, kind=EventKind.DISPATCHED, user=user,
                   payload={"reason": reason})
 
 
-def assist(session: Session, ticket: Ticket, user: User, opinion: str) -> Ticket:
+def assist(session: UnitOfWork, ticket: Ticket, user: User, opinion: str) -> Ticket:
     check(Action.ASSIST, ticket, user)
-    events.record(session, ticket, "assist_opinion", user=user, payload={"opinion": opinion})
+    events.record(session, ticket, EventKind.ASSIST_OPINION, user=user, payload={"opinion": opinion})
     return finish(session, ticket)
 
 
-def recompute_provisional_deadlines(session: Session, batch: int = 500) -> int:
+def recompute_provisional_deadlines(session: UnitOfWork, batch: int = 500) -> int:
     """Recount deadlines marked provisional (after a year's calendar is published); returns how many changed."""
     changed, last_id = 0, 0
     while True:
         rows = list(session.scalars(
             select(Ticket).where(Ticket.due_provisional.is_(True), Ticket.id > last_id,
-                                 Ticket.status.in_([S.ASSIGNED.value, S.IN_PROGRESS.value, S.REFUSE_REVIEW.value]))
+                                 Ticket.status.in_(HELD_STATUSES))
             .order_by(Ticket.id).limit(batch).with_for_update(skip_locked=True)))
         if not rows:
             return changed
@@ -177,7 +177,8 @@ def recompute_provisional_deadlines(session: Session, batch: int = 500) -> int:
             set_deadlines(ticket)
             if (ticket.accept_due_at, ticket.resolve_due_at) != before or not ticket.due_provisional:
                 changed += 1
-                events.record(session, ticket, "deadlines_recomputed", system="calendar", unit_code=ticket.lead_unit_code,
+                events.record(session, ticket, EventKind.DEADLINES_RECOMPUTED, system="calendar",
+                              unit_code=ticket.lead_unit_code,
                               payload={"accept_due_at": _iso(ticket.accept_due_at), "resolve_due_at": _iso(ticket.resolve_due_at),
                                        "provisional": ticket.due_provisional,
                                        "before": {"accept_due_at": _iso(before[0]), "resolve_due_at": _iso(before[1])}})

@@ -16,16 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 
-from models import Ticket, TicketClock, TicketEvent, TicketStatus
+from models import OPEN_STATUSES, EventKind, Ticket, TicketClock, TicketEvent, TicketStatus
 from service.config import get_settings
 from service.domain.workdays import Calendar
+from service.unit_of_work import UnitOfWork
 
 S = TicketStatus
-STOPPED = {S.RESOLVED.value, S.CLOSED.value, S.MERGED.value}
+STOPPED = frozenset(S) - frozenset(OPEN_STATUSES)  # the clocks stop once a ticket is no longer open
 
 
 @dataclass
@@ -61,9 +61,9 @@ def compute(received_at: datetime, events: list[TicketEvent], cal: Calendar | No
     for ev in events:
         if ev.to_status:
             status, unit = ev.to_status, ev.unit_code
-        if ev.kind == "extension_requested":
+        if ev.kind == EventKind.EXTENSION_REQUESTED:
             ext_pending = True
-        elif ev.kind in ("extension_approved", "extension_denied"):
+        elif ev.kind in (EventKind.EXTENSION_APPROVED, EventKind.EXTENSION_DENIED):
             ext_pending = False
         new_segment = _segment(status, unit, ext_pending)
         if new_segment != segment:  # a segment is one kind of time for one unit; it ends when either changes
@@ -79,7 +79,7 @@ def _segment(status: str, unit: str | None, ext_pending: bool) -> tuple[str | No
     return kind, unit if kind in ("accept", "handle", "review") else None
 
 
-def elapsed(session: Session, ticket: Ticket, until: datetime) -> float:
+def elapsed(session: UnitOfWork, ticket: Ticket, until: datetime) -> float:
     """The enterprise-facing office-hour seconds from receipt until `until` (for the 办结 record)."""
     return compute(ticket.received_at, history(session, ticket.id), until=until).total_seconds
 
@@ -100,35 +100,29 @@ def _close(out: Clocks, cal: Calendar, kind: str | None, unit: str | None, start
         out.handle_seconds += seconds
 
 
-def history(session: Session, ticket_id: int) -> list[TicketEvent]:
+def history(session: UnitOfWork, ticket_id: int) -> list[TicketEvent]:
     return list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)))
 
 
-_UPSERT = text("""
-    INSERT INTO ticket_clock (ticket_id, total_seconds, accept_seconds, handle_seconds, paused_seconds, segments)
-    VALUES (:ticket_id, :total_seconds, :accept_seconds, :handle_seconds, :paused_seconds, :segments)
-    ON CONFLICT (ticket_id) DO UPDATE SET total_seconds = excluded.total_seconds,
-        accept_seconds = excluded.accept_seconds, handle_seconds = excluded.handle_seconds,
-        paused_seconds = excluded.paused_seconds, segments = excluded.segments, computed_at = now()"""
-                ).bindparams(bindparam("segments", type_=JSONB))
-
-
-def _store(session: Session, ticket_id: int, clocks: Clocks) -> Clocks:
-    session.execute(_UPSERT, {"ticket_id": ticket_id, **clocks.as_row()})
+def _store(session: UnitOfWork, ticket_id: int, clocks: Clocks) -> Clocks:
+    row = clocks.as_row()
+    upsert = insert(TicketClock).values(ticket_id=ticket_id, **row)
+    session.execute(upsert.on_conflict_do_update(
+        index_elements=[TicketClock.ticket_id], set_={**{k: upsert.excluded[k] for k in row}, "computed_at": func.now()}))
     return clocks
 
 
-def start(session: Session, ticket: Ticket) -> Clocks:
+def start(session: UnitOfWork, ticket: Ticket) -> Clocks:
     """The clocks of a ticket just registered: nothing has been timed yet (its only event opens a segment)."""
     return _store(session, ticket.id, Clocks())
 
 
-def recompute(session: Session, ticket: Ticket) -> Clocks:
+def recompute(session: UnitOfWork, ticket: Ticket) -> Clocks:
     """Recompute a ticket's clocks from its events and store them."""
     return _store(session, ticket.id, compute(ticket.received_at, history(session, ticket.id)))
 
 
-def verify(session: Session, limit: int = 10000) -> tuple[int, list[int]]:
+def verify(session: UnitOfWork, limit: int = 10000) -> tuple[int, list[int]]:
     """Compare stored clocks with clocks recomputed from the events; returns (checked, differing ids)."""
     differing, checked = [], 0
     for ticket in session.scalars(select(Ticket).order_by(Ticket.id.desc()).limit(limit)):

@@ -2,20 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
-from datetime import timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from models import OPEN_STATUSES, Role, Ticket, TicketEvent, TicketStatus, User
-from service.config import get_settings
+from models import OPEN_STATUSES, EventKind, Role, Ticket, TicketEvent, TicketStatus, User
 from service.errors import InvalidTransition, TicketNotFound, field_error
 from service.domain import events
 from service.pipeline.actions import finish
-from service.domain.textsearch import similarity
 from service.domain.tickets import visible_to
 from service.pipeline.workflow import Action, check
+from service.unit_of_work import UnitOfWork
 
 CANDIDATE_LIMIT = 50
 
@@ -30,15 +26,6 @@ class PossibleDuplicate:
     similarity: float
 
 
-def similar(text: str, candidates) -> list[PossibleDuplicate]:
-    """The candidates (rows with id, number, title, description, status, category_code), newest first, whose
-    text is similar enough to `text`, most similar first."""
-    threshold = get_settings().dedupe_min_similarity
-    scored = [SimpleNamespace(id=c.id, number=c.number, title=c.title, status=c.status, category_code=c.category_code,
-                              similarity=similarity(text, f"{c.title} {c.description}")) for c in candidates]
-    return ranked([c for c in scored if c.similarity >= threshold])
-
-
 def ranked(scored) -> list[PossibleDuplicate]:
     """Scored tickets (id, number, title, status, category_code, similarity), newest first, as possible
     duplicates: similarity rounded to 3 places, most similar first (the newest first among equals)."""
@@ -46,32 +33,6 @@ def ranked(scored) -> list[PossibleDuplicate]:
              for c in scored]
     found.sort(key=lambda d: -d.similarity)
     return found
-
-
-def remember(session: Session, ticket_id: int, found: list[PossibleDuplicate]) -> None:
-    """Keep what intake found for the rest of the transaction (the answer lists it)."""
-    session.info.setdefault("similar_earlier", {})[ticket_id] = found
-
-
-def similar_earlier(session: Session, ticket: Ticket, user: User | None = None) -> list[PossibleDuplicate]:
-    """Earlier tickets (any status) of the same enterprise in the last dedupe_days days with similar text that
-    the user (the caller of this request) may read, most similar first (what intake found, or read now)."""
-    cache = session.info.setdefault("similar_earlier", {})
-    if ticket.id not in cache:
-        query = select(Ticket).where(
-            Ticket.enterprise_id == ticket.enterprise_id, Ticket.id < ticket.id,
-            Ticket.created_at >= func.now() - timedelta(days=get_settings().dedupe_days),
-        ).order_by(Ticket.id.desc()).limit(CANDIDATE_LIMIT)
-        if user is not None:
-            query = query.where(visible_to(user))
-        cache[ticket.id] = similar(f"{ticket.title} {ticket.description}", session.scalars(query))
-    return cache[ticket.id]
-
-
-def possible_duplicates(session: Session, ticket: Ticket, limit: int = 5,
-                        user: User | None = None) -> list[PossibleDuplicate]:
-    """Open tickets of the same enterprise (and category, when known) with similar text, most similar first."""
-    return still_open(similar_earlier(session, ticket, user), ticket, limit)
 
 
 def still_open(similar: list[PossibleDuplicate], ticket, limit: int = 5) -> list[PossibleDuplicate]:
@@ -83,14 +44,14 @@ def still_open(similar: list[PossibleDuplicate], ticket, limit: int = 5) -> list
             and (not ticket.category_code or d.category_code == ticket.category_code)][:limit]
 
 
-def _lock(session: Session, ticket_id: int) -> Ticket:
+def _lock(session: UnitOfWork, ticket_id: int) -> Ticket:
     ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if ticket is None:
         raise TicketNotFound(f"ticket {ticket_id} not found")
     return ticket
 
 
-def merge(session: Session, ticket: Ticket, into_id: int, *, user: User, reason: str = "") -> Ticket:
+def merge(session: UnitOfWork, ticket: Ticket, into_id: int, *, user: User, reason: str = "") -> Ticket:
     """并单: ticket becomes `merged` into an open ticket; both histories record the link."""
     check(Action.MERGE, ticket, user)
     if into_id == ticket.id:
@@ -103,14 +64,14 @@ def merge(session: Session, ticket: Ticket, into_id: int, *, user: User, reason:
     if target.status not in open_values:
         raise field_error("into_ticket_id", f"ticket {target.number} is {target.status}; merge into an open ticket")
     source.merged_into_id = target.id
-    events.transition(session, source, "merged", TicketStatus.MERGED.value, user=user,
+    events.transition(session, source, EventKind.MERGED, TicketStatus.MERGED, user=user,
                       payload={"into_ticket_id": target.id, "into_number": target.number, "reason": reason})
-    events.record(session, target, "merge_received", user=user,
+    events.record(session, target, EventKind.MERGE_RECEIVED, user=user,
                   payload={"from_ticket_id": source.id, "from_number": source.number, "reason": reason})
     return finish(session, source)
 
 
-def unmerge(session: Session, ticket: Ticket, *, user: User, reason: str = "") -> Ticket:
+def unmerge(session: UnitOfWork, ticket: Ticket, *, user: User, reason: str = "") -> Ticket:
     """Undo a merge: the ticket returns to the state it had before, and the link is removed on both sides."""
     check(Action.UNMERGE, ticket, user)
     source = _lock(session, ticket.id)
@@ -118,19 +79,19 @@ def unmerge(session: Session, ticket: Ticket, *, user: User, reason: str = "") -
         raise InvalidTransition(f"ticket {source.number} is not merged", status=source.status)
     merged_event = session.scalar(
         select(TicketEvent).where(TicketEvent.ticket_id == source.id,
-                                         TicketEvent.kind == "merged").order_by(TicketEvent.id.desc())
+                                         TicketEvent.kind == EventKind.MERGED).order_by(TicketEvent.id.desc())
     )
     restore = merged_event.from_status if merged_event is not None else TicketStatus.PENDING_DISPATCH.value
     target = session.get(Ticket, source.merged_into_id)
     source.merged_into_id = None
-    events.transition(session, source, "unmerged", restore, user=user,
+    events.transition(session, source, EventKind.UNMERGED, restore, user=user,
                       payload={"from_ticket_id": target.id, "from_number": target.number, "reason": reason})
-    events.record(session, target, "merge_undone", user=user,
+    events.record(session, target, EventKind.MERGE_UNDONE, user=user,
                   payload={"ticket_id": source.id, "number": source.number, "reason": reason})
     return finish(session, source)
 
 
-def merged_children(session: Session, ticket_id: int, user: User | None = None) -> list[Ticket]:
+def merged_children(session: UnitOfWork, ticket_id: int, user: User | None = None) -> list[Ticket]:
     """Tickets currently merged into ticket_id (those the user may read)."""
     query = select(Ticket).where(Ticket.merged_into_id == ticket_id)
     if user is not None:
@@ -139,11 +100,12 @@ def merged_children(session: Session, ticket_id: int, user: User | None = None) 
 
 
 # Events that link two tickets, and the payload keys naming the other one.
-LINKS = {"merged": ("into_ticket_id", "into_number"), "merge_received": ("from_ticket_id", "from_number"),
-         "unmerged": ("from_ticket_id", "from_number"), "merge_undone": ("ticket_id", "number")}
+LINKS = {EventKind.MERGED: ("into_ticket_id", "into_number"),
+         EventKind.MERGE_RECEIVED: ("from_ticket_id", "from_number"),
+         EventKind.UNMERGED: ("from_ticket_id", "from_number"), EventKind.MERGE_UNDONE: ("ticket_id", "number")}
 
 
-def readable(session: Session, user: User | None, ids) -> set[int]:
+def readable(session: UnitOfWork, user: User | None, ids) -> set[int]:
     """Of these ticket ids, the ones the user may read (one query, and only for handlers)."""
     ids = {i for i in ids if i is not None}
     if not ids or user is None or user.role != Role.HANDLER.value:
@@ -151,7 +113,7 @@ def readable(session: Session, user: User | None, ids) -> set[int]:
     return set(session.scalars(select(Ticket.id).where(Ticket.id.in_(ids), visible_to(user))))
 
 
-def shown_payloads(session: Session, user: User | None, history: list[TicketEvent]) -> list[dict | None]:
+def shown_payloads(session: UnitOfWork, user: User | None, history: list[TicketEvent]) -> list[dict | None]:
     """Each event's payload as the user may see it: a link to a ticket it may not read names no ticket."""
     linked = {e.id: e.payload.get(LINKS[e.kind][0]) for e in history if e.kind in LINKS and e.payload}
     seen = readable(session, user, linked.values())

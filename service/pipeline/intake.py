@@ -2,49 +2,57 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Connection, literal_column, select, text
+from sqlalchemy import literal_column, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
 
-from models import Role, Ticket, TicketStatus, User
+from models import EventKind, Role, Ticket, TicketStatus, User
 from service.config import get_settings
-from service.db import after_commit, async_engine
+from service.effects import RefreshStats, RouteNewTickets, TicketReceived
 from service.errors import field_error
-from service.metrics import TICKETS_RECEIVED
-from service.pipeline import clocks, dedupe
+from service.pipeline import clocks, dedupe, resolution
 from service.domain import events
 from service.domain.reference import reference
 from service.domain.tickets import handler_sees
 from service.domain.textsearch import token_string, tokens
 from service.schemas.ticket import TicketFields
+from service.unit_of_work import UnitOfWork
+
+# Deferred columns of ticket, never read back by intake.
+_UNREAD = ("search_vector", "tokens")
 
 
 def _ticket_columns() -> list[str]:
-    """Every column of ticket but the search vector (deferred: never read back)."""
-    return [c.name for c in Ticket.__table__.columns if c.name != "search_vector"]
+    """Every column of ticket but the deferred ones (search vector, tokens)."""
+    return [c.name for c in Ticket.__table__.columns if c.name not in _UNREAD]
 
 
 def _returned_columns() -> list[str]:
     """What the database decides for a new ticket (its id, number and every server default); the rest of a new
     ticket is what the request gave, or empty."""
-    return [c.name for c in Ticket.__table__.columns
-            if c.name in ("id", "number") or c.server_default is not None or c.identity is not None]
+    return [c.name for c in Ticket.__table__.columns if c.name not in _UNREAD
+            and (c.name in ("id", "number") or c.server_default is not None or c.identity is not None)]
 
 
 @lru_cache
 def _statement():
     """The whole intake as one statement, written out once (building it per request cost more than running it).
 
-    It creates or refreshes the enterprise; reads the enterprise's recent tickets whose text is similar to the
-    new one (textsearch's tokens and Jaccard similarity, as SQL functions of migration 0008); inserts the ticket,
-    its `created` event (with the repeat flag) and its clocks, or nothing when (channel, external_id) is already
-    taken (concurrent replays wait on the unique index, then find the winner's row); and returns the database's
-    own values of the new ticket with the similar tickets the caller may see. One statement is one transaction
-    even in autocommit.
+    It creates or refreshes the enterprise; reads the enterprise's most recent tickets (at most `candidates`, in
+    the last `days`, through the (enterprise_id, created_at) index) and scores each by the Jaccard similarity of
+    its stored tokens with the new ticket's (|a ∩ b| / (|a| + |b| - |a ∩ b|), the intersection counted by one
+    hash join over all the candidates' tokens, so the cost is linear in their number; no text is tokenized in
+    the database); inserts the ticket with its tokens, its `created` event (with the repeat flag) and its clocks, or
+    nothing when (channel, external_id) is already taken (concurrent replays wait on the unique index, then find
+    the winner's row); and returns the database's own values of the new ticket with the similar tickets the
+    caller may see.
     """
+    # text(): data-modifying CTEs chained on each other's RETURNING, ON CONFLICT on a partial index and a LATERAL
+    # scoring subquery in one round trip, which Core would build per call at a cost above running it.
     returned = ", ".join([*_returned_columns(), "county_code", "town_code", "enterprise_id"])
     return text(f"""
         WITH ent AS (
@@ -59,26 +67,36 @@ def _statement():
                 updated_at = now()
             RETURNING id, county_code, town_code),
         viewer AS (SELECT CAST(:viewer_unit AS varchar) AS unit, CAST(:sees_all AS boolean) AS sees_all),
-        alike AS (
-            SELECT c.* FROM ent CROSS JOIN LATERAL (
-                SELECT ticket.id, ticket.number, ticket.title, ticket.status, ticket.category_code,
-                       hotline_jaccard(hotline_tokens(ticket.title || ' ' || ticket.description),
-                                       CAST(:text_tokens AS text[])) AS similarity,
+        recent AS (
+            SELECT r.* FROM ent CROSS JOIN LATERAL (
+                SELECT ticket.id, ticket.number, ticket.title, ticket.status, ticket.category_code, ticket.tokens,
                        coalesce(viewer.sees_all OR ({_seen_by_viewer()}), false) AS visible
                 FROM ticket CROSS JOIN viewer
                 WHERE ticket.enterprise_id = ent.id AND ticket.created_at >= now() - make_interval(days => :days)
-                ORDER BY ticket.id DESC LIMIT :candidates) c
-            WHERE c.similarity >= :min_similarity),
+                ORDER BY ticket.created_at DESC LIMIT :candidates) r),
+        shared AS (
+            SELECT recent.id, count(*) AS n
+            FROM recent CROSS JOIN LATERAL unnest(recent.tokens) AS x(token)
+                 JOIN unnest(CAST(:tokens AS text[])) AS y(token) ON y.token = x.token
+            GROUP BY recent.id),
+        alike AS (
+            SELECT * FROM (
+                SELECT recent.id, recent.number, recent.title, recent.status, recent.category_code, recent.visible,
+                       CASE WHEN cardinality(recent.tokens) = 0 OR :token_count = 0 THEN 0.0
+                            ELSE coalesce(shared.n, 0)::float8
+                                 / (cardinality(recent.tokens) + :token_count - coalesce(shared.n, 0)) END AS similarity
+                FROM recent LEFT JOIN shared ON shared.id = recent.id) scored
+            WHERE similarity >= :min_similarity),
         t AS (
             INSERT INTO ticket (number, channel_code, external_id, enterprise_id, enterprise_name, uscc, contact_name,
                                 contact_phone, county_code, town_code, request_type, category_code, urgency, title,
-                                description, search_vector, status, registered_by_unit_code, created_by_id,
-                                received_at)
+                                description, tokens, search_vector, status, registered_by_unit_code,
+                                created_by_id, received_at)
             SELECT to_char(timezone(:tz, now()), 'YYYYMMDD') || '-' || lpad(nextval('ticket_number_seq')::text, 7, '0'),
                    :channel, :external_id, ent.id, :name, :uscc, :contact_name, :contact_phone,
                    CASE WHEN :placed THEN :county ELSE ent.county_code END,
                    CASE WHEN :placed THEN :town ELSE ent.town_code END,
-                   :request_type, :category, :urgency, :title, :description,
+                   :request_type, :category, :urgency, :title, :description, CAST(:tokens AS text[]),
                    to_tsvector('simple', :search_tokens), :status, :unit, :created_by,
                    coalesce(CAST(:received_at AS timestamptz), now())
             FROM ent
@@ -86,7 +104,7 @@ def _statement():
             RETURNING {returned}),
         ev AS (
             INSERT INTO ticket_event (ticket_id, kind, to_status, actor_id, actor, unit_code, payload)
-            SELECT id, 'created', :status, :created_by, :actor, :event_unit,
+            SELECT id, :created_kind, :status, :created_by, :actor, :event_unit,
                    jsonb_build_object('channel', CAST(:channel AS text), 'external_id', CAST(:external_id AS text),
                                       'repeat', EXISTS (SELECT 1 FROM alike))
             FROM t),
@@ -116,69 +134,48 @@ def place(data: TicketFields) -> tuple[str | None, str | None]:
     return county, town
 
 
-def create_ticket(session: Session, data: TicketFields, *, channel: str, external_id: str | None,
-                  user: User | None, registered_by_unit: str | None = None,
-                  system: str = "intake") -> tuple[Ticket, bool]:
-    """Insert the ticket, or return the one already filed under (channel, external_id). Returns (ticket, created)
-    with the ticket as an ORM object."""
-    ticket, created = register_ticket(session, data, channel=channel, external_id=external_id, user=user,
-                                      registered_by_unit=registered_by_unit, system=system)
-    return (session.get(Ticket, ticket.id) if created else ticket), created
+@dataclass
+class Registered:
+    """What intake answers: the ticket, whether this call created it, and its possible duplicates.
+
+    A new ticket is the row the statement returned (every column: the request's values, the database's), not an
+    ORM object; `uow.get(Ticket, registered.ticket.id)` loads one when the caller works on it. A ticket already
+    registered under (channel, external_id) is the ORM object, with no duplicates."""
+
+    ticket: Any
+    created: bool
+    duplicates: list[dedupe.PossibleDuplicate] = field(default_factory=list)
 
 
-def register_ticket(session: Session, data: TicketFields, *, channel: str, external_id: str | None,
-                    user: User | None, registered_by_unit: str | None = None, system: str = "intake",
-                    alone: bool = False):
-    """What create_ticket does, in one statement and without the ORM on the way back: a new ticket is returned
-    as a read-only object with every column of ticket (what the request gave, what the database set), one
-    already registered as the ORM object. Returns (ticket, created).
+def register(uow: UnitOfWork, data: TicketFields, *, channel: str, external_id: str | None, user: User | None,
+             registered_by_unit: str | None = None, system: str = "intake") -> Registered:
+    """Register one problem from any channel (the API, 帮企云, an imported sheet, the demo data): the one intake.
 
-    The statement runs in the session's transaction, or, with `alone`, as a transaction of its own (autocommit:
-    no BEGIN and COMMIT round trips) when the caller does nothing else in the database that must commit with it.
+    One statement, in the unit's transaction, creates or refreshes the enterprise (a blank never erases a known
+    value; a ticket that names neither county nor town takes the enterprise's), inserts the ticket with its
+    stored tokens, its `created` event and its clocks, or nothing when (channel, external_id) is already taken
+    (a replay: the first ticket is answered). 重复诉求 (the `repeat` of the created event) is a similar problem
+    of the same enterprise, in any status, in the last dedupe_days days; the open ones of the same category that
+    the caller may read are the answer's possible duplicates.
+
+    A ticket answered during the call (`instant_answer`) is 即时办结 in the same transaction; any other new
+    ticket asks for routing once the unit commits. Either way it is counted once, after the commit.
     """
-    kw = {"channel": channel, "external_id": external_id, "user": user, "registered_by_unit": registered_by_unit,
-          "system": system}
-    if alone:
-        with session.get_bind().connect() as conn:
-            ticket, found = insert_ticket(conn.execution_options(isolation_level="AUTOCOMMIT"), data, **kw)
+    params, given = _intake_params(data, channel=channel, external_id=external_id, user=user,
+                                   registered_by_unit=registered_by_unit, system=system)
+    row = uow.connection().execute(_statement(), params).first()
+    if row is None:
+        existing = uow.scalar(select(Ticket).where(Ticket.channel_code == channel, Ticket.external_id == external_id))
+        return Registered(existing, created=False)
+    ticket, found = _inserted(row, given)
+    duplicates = dedupe.still_open(found, ticket)
+    uow.add_effect(TicketReceived(ticket.id, channel, data.category or ""), RefreshStats())
+    answer = getattr(data, "instant_answer", None)
+    if answer:
+        ticket = resolution.instant_resolve(uow, uow.get(Ticket, ticket.id), user, answer)
     else:
-        ticket, found = insert_ticket(session.connection(), data, **kw)
-    if ticket is None:
-        existing = session.scalar(select(Ticket).where(Ticket.channel_code == channel, Ticket.external_id == external_id))
-        return existing, False
-    dedupe.remember(session, ticket.id, found)
-    labels = (channel, data.category or "")
-    after_commit(session, lambda: TICKETS_RECEIVED.labels(*labels).inc())
-    return ticket, True
-
-
-def insert_ticket(conn: Connection, data: TicketFields, *, channel: str, external_id: str | None,
-                  user: User | None, registered_by_unit: str | None = None,
-                  system: str = "intake") -> tuple[SimpleNamespace | None, list[dedupe.PossibleDuplicate]]:
-    """Run the intake statement on conn: (the new ticket, the similar earlier tickets), or (None, []) when
-    (channel, external_id) was already registered.
-
-    The enterprise is created or refreshed (a blank never erases a known value); a ticket that names neither
-    county nor town takes the enterprise's known ones. 重复诉求 (the `repeat` of the created event): a similar
-    problem of the same enterprise, in any status, in the last dedupe_days days; the open ones of the same
-    category are also the answer's possible duplicates.
-    """
-    params, given = _intake_params(data, channel=channel, external_id=external_id, user=user,
-                                   registered_by_unit=registered_by_unit, system=system)
-    return _inserted(conn.execute(_statement(), params).first(), given)
-
-
-async def insert_ticket_alone(data: TicketFields, *, channel: str, external_id: str | None, user: User | None,
-                              registered_by_unit: str | None = None,
-                              system: str = "intake") -> tuple[SimpleNamespace | None, list[dedupe.PossibleDuplicate]]:
-    """insert_ticket from the event loop, as a transaction of its own (the statement is the whole of it)."""
-    params, given = _intake_params(data, channel=channel, external_id=external_id, user=user,
-                                   registered_by_unit=registered_by_unit, system=system)
-    engine = await async_engine()
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await conn.execute(_statement(), params)).first()
-    return _inserted(row, given)
+        uow.add_effect(RouteNewTickets())
+    return Registered(ticket, created=True, duplicates=duplicates)
 
 
 def _intake_params(data: TicketFields, *, channel: str, external_id: str | None, user: User | None,
@@ -189,6 +186,9 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
     handler = user.unit_code if user is not None and user.role == Role.HANDLER.value else None
     ent = data.enterprise
     text_ = f"{data.title} {data.description}"
+    # Stored: the duplicate check never tokenizes an earlier ticket. At most dedupe_max_tokens (title first), which
+    # bounds what one check compares however long the texts are.
+    text_tokens = list(dict.fromkeys(tokens(text_)))[:settings.dedupe_max_tokens]
     clock = clocks.Clocks().as_row()
     given = {"channel_code": channel, "external_id": external_id, "enterprise_name": ent.name, "uscc": ent.uscc,
              "contact_name": data.contact.name, "contact_phone": data.contact.phone,
@@ -198,7 +198,8 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
     params = {
         "uscc": ent.uscc, "name": ent.name, "county": county, "town": town, "placed": bool(county or town),
         "chain": ent.chain, "tier": ent.tier, "above_scale": ent.above_scale,
-        "text_tokens": list(dict.fromkeys(tokens(text_))), "days": settings.dedupe_days,
+        "tokens": text_tokens, "token_count": len(text_tokens), "created_kind": EventKind.CREATED.value,
+        "days": settings.dedupe_days,
         "candidates": dedupe.CANDIDATE_LIMIT, "min_similarity": settings.dedupe_min_similarity,
         "tz": settings.timezone, "channel": channel, "external_id": external_id,
         "contact_name": data.contact.name, "contact_phone": data.contact.phone,
@@ -214,10 +215,8 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
     return params, given
 
 
-def _inserted(row, given: dict) -> tuple[SimpleNamespace | None, list[dedupe.PossibleDuplicate]]:
+def _inserted(row, given: dict) -> tuple[SimpleNamespace, list[dedupe.PossibleDuplicate]]:
     """The new ticket (every column: the request's values, the database's) and its similar earlier tickets."""
-    if row is None:
-        return None, []
     values = dict(row._mapping)
     found = dedupe.ranked([SimpleNamespace(**s) for s in values.pop("alike")])
     return SimpleNamespace(**(dict.fromkeys(_ticket_columns()) | given | values)), found

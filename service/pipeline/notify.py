@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from models import Notification, NotificationAttempt, Ticket, Unit
 from service.config import get_settings
+from service.effects import DeliverNotifications
 from service.security import egress
 from service.security.signatures import sign
+from service.unit_of_work import UnitOfWork
 
-BACKOFF_SECONDS = (10, 30, 120, 600, 1800, 3600, 7200, 14400)
 
 
 def ticket_payload(ticket: Ticket, event: str) -> dict:
@@ -26,7 +26,7 @@ def ticket_payload(ticket: Ticket, event: str) -> dict:
             "at": datetime.now(UTC).isoformat()}
 
 
-def to_unit(session: Session, ticket: Ticket, event: str, unit_code: str | None = None) -> bool:
+def to_unit(session: UnitOfWork, ticket: Ticket, event: str, unit_code: str | None = None) -> bool:
     """Queue a webhook to the unit (the lead by default), if it has a URL."""
     unit_code = unit_code or ticket.lead_unit_code
     url = unit_code and webhook_urls(session).get(unit_code)
@@ -40,7 +40,7 @@ def to_unit(session: Session, ticket: Ticket, event: str, unit_code: str | None 
 _urls: dict = {"at": -1e9, "map": {}}
 
 
-def webhook_urls(session: Session) -> dict[str, str]:
+def webhook_urls(session: UnitOfWork) -> dict[str, str]:
     """Units' webhook addresses, re-read at most every unit_cache_seconds (they change rarely)."""
     if time.monotonic() - _urls["at"] >= get_settings().unit_cache_seconds:
         rows = session.execute(select(Unit.code, Unit.webhook_url).where(Unit.webhook_url.isnot(None)))
@@ -48,7 +48,7 @@ def webhook_urls(session: Session) -> dict[str, str]:
     return _urls["map"]
 
 
-def status_push(session: Session, ticket: Ticket, event: str) -> bool:
+def status_push(session: UnitOfWork, ticket: Ticket, event: str) -> bool:
     """Tell 帮企云 the new status of a ticket it sent us."""
     callback = get_settings().bangqiyun_callback_url
     if ticket.channel_code != "bangqiyun" or not ticket.external_id or not callback:
@@ -58,9 +58,9 @@ def status_push(session: Session, ticket: Ticket, event: str) -> bool:
     return True
 
 
-def _add(session: Session, row: Notification) -> None:
+def _add(session: UnitOfWork, row: Notification) -> None:
     session.add(row)
-    session.info["notifications"] = True  # the edge enqueues the delivery job after the commit
+    session.add_effect(DeliverNotifications())
 
 
 def _secret(target: str) -> str:
@@ -68,7 +68,7 @@ def _secret(target: str) -> str:
     return s.bangqiyun_secret if target == "bangqiyun" else s.webhook_secret
 
 
-def deliver_one(session: Session, n: Notification, client: httpx.Client) -> bool:
+def deliver_one(session: UnitOfWork, n: Notification, client: httpx.Client) -> bool:
     """One attempt at one notification (the row is locked by the caller)."""
     body = json.dumps(n.payload, ensure_ascii=False, sort_keys=True).encode()
     stamp = str(int(time.time()))
@@ -98,12 +98,13 @@ def deliver_one(session: Session, n: Notification, client: httpx.Client) -> bool
     if refused or n.attempts >= get_settings().webhook_max_attempts:
         n.status = "failed"  # kept with every attempt; `hotline notifications retry` sends it again
     else:
-        delay = BACKOFF_SECONDS[min(n.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+        backoff = get_settings().webhook_backoff_seconds
+        delay = backoff[min(n.attempts - 1, len(backoff) - 1)]
         n.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
     return False
 
 
-def due_batch(session: Session, limit: int = 50) -> list[Notification]:
+def due_batch(session: UnitOfWork, limit: int = 50) -> list[Notification]:
     """Pending notifications whose time has come, locked; other workers skip them."""
     return list(session.scalars(
         select(Notification).where(Notification.status == "pending", Notification.next_attempt_at <= func.now())
@@ -111,14 +112,15 @@ def due_batch(session: Session, limit: int = 50) -> list[Notification]:
     ))
 
 
-def next_due_in(session: Session) -> float | None:
+def next_due_in(session: UnitOfWork) -> float | None:
     """Seconds until the next pending attempt, or None when nothing is pending."""
     nxt = session.scalar(select(func.min(Notification.next_attempt_at)).where(Notification.status == "pending"))
     return None if nxt is None else max(0.0, (nxt - datetime.now(UTC)).total_seconds())
 
 
-def retry_failed(session: Session) -> int:
-    """Give failed notifications a fresh round of attempts."""
+def retry_failed(session: UnitOfWork) -> int:
+    """Give failed notifications a fresh round of attempts (delivered by a job once the unit commits)."""
     result = session.execute(update(Notification).where(Notification.status == "failed")
                              .values(status="pending", attempts=0, next_attempt_at=func.now()))
+    session.add_effect(DeliverNotifications())
     return result.rowcount

@@ -8,23 +8,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from models import Enterprise, Ticket, TicketStatus
+from models import Enterprise, EventKind, Ticket, TicketStatus
 from routing_rules import DEFAULT_RULES_DIR, Decision, RuleSet, RuleSetError, TicketFacts
 from service.config import get_settings
-from service.db import after_commit
+from service.effects import RoutingDecided
 from service.errors import RulesInvalid
-from service.metrics import ROUTING_DECISIONS
 from service.pipeline import actions
 from service.domain import events
-from service.domain.reference import known_unit_codes
+from service.domain.reference import known_unit_codes, reference
+from service.schemas.routing import PreviewIn
+from service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _state: dict = {"ruleset": None, "fingerprint": None, "checked": 0.0, "last_error": None}
-RECHECK_SECONDS = 2.0
 
 
 def rules_dir() -> Path:
@@ -50,7 +49,7 @@ def current_ruleset() -> RuleSet:
     now = time.monotonic()
     directory = rules_dir()
     with _lock:
-        fresh = now - _state["checked"] < RECHECK_SECONDS
+        fresh = now - _state["checked"] < get_settings().rules_recheck_seconds
         if _state["ruleset"] is not None and fresh and _state["fingerprint"][0] == str(directory.resolve()):
             return _state["ruleset"]
         _state["checked"] = now
@@ -95,7 +94,16 @@ def facts_for(ticket: Ticket, enterprise: Enterprise | None) -> TicketFacts:
     )
 
 
-def route_ticket(session: Session, ticket_id: int, *, skip_locked: bool = False) -> Decision | None:
+def preview_facts(body: PreviewIn) -> TicketFacts:
+    """What the rules may look at for an unsaved ticket (the preview endpoint and `hotline rules explain`)."""
+    county = body.county or (reference().town(body.town)["county"] if body.town else None)
+    return TicketFacts(channel=body.channel, category=body.category, request_type=body.request_type.value,
+                       urgency=body.urgency.value, county=county, town=body.town,
+                       enterprise_tier=body.enterprise_tier, enterprise_chain=body.enterprise_chain,
+                       above_scale=body.above_scale, title=body.title, description=body.description)
+
+
+def route_ticket(session: UnitOfWork, ticket_id: int, *, skip_locked: bool = False) -> Decision | None:
     """Route a `new` ticket by the rules; a ticket in any other state is left alone (jobs may run twice).
     With skip_locked, a ticket another transaction holds is left alone too."""
     row = session.execute(select(Ticket, Enterprise).join(Enterprise, Enterprise.id == Ticket.enterprise_id)
@@ -105,32 +113,31 @@ def route_ticket(session: Session, ticket_id: int, *, skip_locked: bool = False)
         return None
     ticket = row.Ticket
     decision = current_ruleset().route(facts_for(ticket, row.Enterprise))
-    rule_label = decision.rule_id if decision.matched else "no_match"
-    after_commit(session, lambda: ROUTING_DECISIONS.labels(rule_label).inc())
+    session.add_effect(RoutingDecided(ticket.id, decision.rule_id if decision.matched else "no_match"))
     ticket.route_ruleset_version = decision.ruleset_version
     ticket.route_reasons = decision.reasons
     ticket.routed_at = func.now()
     if not decision.matched:
         ticket.route_rule_id = None
-        events.transition(session, ticket, "routing_no_match", TicketStatus.PENDING_DISPATCH.value,
+        events.transition(session, ticket, EventKind.ROUTING_NO_MATCH, TicketStatus.PENDING_DISPATCH,
                           system="router", payload=decision.to_dict())
         actions.finish(session, ticket)
         return decision
     ticket.route_rule_id = decision.rule_id
     if decision.set_category and not ticket.category_code:
         ticket.category_code = decision.set_category
-    actions.assign(session, ticket, lead=decision.lead_unit, assisting=list(decision.assisting_units), kind="routed",
+    actions.assign(session, ticket, lead=decision.lead_unit, assisting=list(decision.assisting_units), kind=EventKind.ROUTED,
                    system="router", payload=decision.to_dict(), sla_override=decision.sla)
     return decision
 
 
-def new_ticket_ids(session: Session, *, limit: int, after: int = 0) -> list[int]:
+def new_ticket_ids(session: UnitOfWork, *, limit: int, after: int = 0) -> list[int]:
     """Tickets waiting in `new`, oldest first (from id `after` on)."""
     return list(session.scalars(select(Ticket.id).where(Ticket.status == TicketStatus.NEW.value, Ticket.id > after)
                                 .order_by(Ticket.id).limit(limit)))
 
 
-def unrouted_ticket_ids(session: Session, *, older_than: datetime | None = None, limit: int = 5000) -> list[int]:
+def unrouted_ticket_ids(session: UnitOfWork, *, older_than: datetime | None = None, limit: int = 5000) -> list[int]:
     """Tickets still `new` (their routing job was lost or never sent), oldest first."""
     if older_than is None:
         older_than = datetime.now().astimezone() - timedelta(seconds=get_settings().unrouted_grace_seconds)

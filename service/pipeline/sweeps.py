@@ -7,9 +7,12 @@ flag, so running the sweep twice, or on two schedulers at once, raises each flag
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-WORKING = "('assigned', 'in_progress')"
+from models.enums import WORKING_STATUSES, EventKind, TicketStatus, sql_list
+from service.unit_of_work import UnitOfWork
+
+WORKING = sql_list(WORKING_STATUSES)
+ASSIGNED = f"'{TicketStatus.ASSIGNED.value}'"
 
 _FLAGS = {
     # 催办: the 办结 deadline is near and nobody has reminded the unit yet.
@@ -23,7 +26,7 @@ _FLAGS = {
         UPDATE ticket SET supervision = 'yellow', supervised_at = now(), version = version + 1
         WHERE supervision IS NULL AND (
               (status IN {WORKING} AND resolve_due_at <= now())
-           OR (status = 'assigned' AND accept_due_at <= now()))
+           OR (status = {ASSIGNED} AND accept_due_at <= now()))
         RETURNING id, lead_unit_code, channel_code, external_id, number, status, supervision, resolve_due_at""",
     # 督办 (red): still open long after the 办结 deadline.
     "supervised_red": f"""
@@ -55,16 +58,17 @@ SELECT (SELECT count(*) FROM flagged) AS flagged, (SELECT count(*) FROM unit_hoo
 """
 
 
-def raise_flags(session: Session) -> dict[str, int]:
+def raise_flags(session: UnitOfWork) -> dict[str, int]:
     """Run the three flag statements; returns how many tickets each flagged (and notifications queued)."""
     out = {"notifications": 0}
     # The partial indexes make these statements cheap, but the planner's row estimates can cross the JIT
     # threshold, and compiling then costs ~60 ms per statement even when nothing is due.
+    # SET has no Core form.
     session.execute(text("SET LOCAL jit = off"))
     for kind, update in _FLAGS.items():
-        event = "reminded" if kind == "reminded" else "supervised"
-        row = session.execute(text(_CHAIN.format(update=update)),
-                              {"kind": "reminded" if kind == "reminded" else "supervised", "event": event}).one()
+        event = EventKind.REMINDED if kind == "reminded" else EventKind.SUPERVISED
+        # One statement chaining an UPDATE ... RETURNING into two INSERTs, kept as the SQL it is (see the docstring).
+        row = session.execute(text(_CHAIN.format(update=update)), {"kind": event.value, "event": event.value}).one()
         out[kind] = row.flagged
         out["notifications"] += row.notifications
     return out

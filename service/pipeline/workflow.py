@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from models import Role, Ticket, User
+from models import OPEN_STATUSES, WORKING_STATUSES, Role, Ticket, User
 from models.enums import TicketStatus
 from service.errors import Forbidden, InvalidTransition
 
@@ -102,10 +102,6 @@ def _reopenable(t: Ticket) -> str | None:
     return "重办 follows an unsatisfied or unsolved 回访"
 
 
-OPEN = (S.NEW, S.PENDING_DISPATCH, S.ASSIGNED, S.REFUSE_REVIEW, S.IN_PROGRESS)
-WORKING = (S.ASSIGNED, S.IN_PROGRESS)
-
-
 @dataclass(frozen=True)
 class Rule:
     states: tuple[TicketStatus, ...]
@@ -120,8 +116,8 @@ MACHINE: dict[Action, Rule] = {
     Action.REFUSE: Rule((S.ASSIGNED,), LEAD, "the lead unit"),
     Action.APPROVE_REFUSAL: Rule((S.REFUSE_REVIEW,), DISPATCHER, "a dispatcher"),
     Action.OVERRULE_REFUSAL: Rule((S.REFUSE_REVIEW,), DISPATCHER, "a dispatcher"),
-    Action.TRANSFER: Rule(WORKING, DISPATCHER, "a dispatcher"),
-    Action.ASSIST: Rule(WORKING, ASSISTING, "an assisting unit"),
+    Action.TRANSFER: Rule(WORKING_STATUSES, DISPATCHER, "a dispatcher"),
+    Action.ASSIST: Rule(WORKING_STATUSES, ASSISTING, "an assisting unit"),
     Action.REQUEST_EXTENSION: Rule((S.IN_PROGRESS,), LEAD, "the lead unit", _before_deadline),
     Action.APPROVE_EXTENSION: Rule((S.IN_PROGRESS,), DISPATCHER, "a dispatcher", _pending_extension),
     Action.DENY_EXTENSION: Rule((S.IN_PROGRESS,), DISPATCHER, "a dispatcher", _pending_extension),
@@ -130,10 +126,10 @@ MACHINE: dict[Action, Rule] = {
     Action.FEEDBACK: Rule((S.RESOLVED,), FRONT_DESK, "an operator"),
     Action.REOPEN: Rule((S.RESOLVED,), DISPATCHER, "a dispatcher", _reopenable),
     Action.CLOSE: Rule((S.RESOLVED,), FRONT_DESK, "an operator"),
-    Action.MERGE: Rule(OPEN, FRONT_DESK, "an operator"),
+    Action.MERGE: Rule(OPEN_STATUSES, FRONT_DESK, "an operator"),
     Action.UNMERGE: Rule((S.MERGED,), DISPATCHER, "a dispatcher"),
-    Action.REMIND: Rule(WORKING, SUPERVISOR, "a dispatcher or leader"),
-    Action.SUPERVISE: Rule(WORKING, SUPERVISOR, "a dispatcher or leader"),
+    Action.REMIND: Rule(WORKING_STATUSES, SUPERVISOR, "a dispatcher or leader"),
+    Action.SUPERVISE: Rule(WORKING_STATUSES, SUPERVISOR, "a dispatcher or leader"),
 }
 
 

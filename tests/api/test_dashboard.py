@@ -14,7 +14,6 @@ from sqlalchemy import text
 from starlette.routing import NoMatchFound
 
 from models import Role
-from service import db
 from service.dashboard.views import STATIC_DIR
 from tests.factories import login, make_uscc, ticket_body
 from tests.support.browser import ARTIFACTS, Dom, live_server, require_chromium
@@ -132,7 +131,7 @@ def board(client, run_jobs, session):
     do(client, power, t["late"]["id"], "accept")
     session.execute(text("UPDATE ticket SET resolve_due_at = now() - interval '1 day' WHERE id = :id"),
                     {"id": t["late"]["id"]})
-    db.commit(session)
+    session.commit()
     jobs.raise_flags()  # the 督办 sweep lights the overdue ticket yellow
     jobs.refresh_stats()
     return {"tickets": t, "power": power, "leader": login(client, "boss", Role.LEADER)}

@@ -52,7 +52,7 @@ def test_counters_from_several_processes_add_up(tmp_path):
     """)
     for _ in range(2):
         subprocess.run([sys.executable, "-c", count], env=env, check=True)
-    out = subprocess.run([sys.executable, "-c", "from service.metrics import render; print(render().decode())"],
+    out = subprocess.run([sys.executable, "-c", "from service.gauges import render; print(render().decode())"],
                          env=env, check=True, capture_output=True, text=True).stdout
     assert _value(out, "hotline_tickets_received_total", category="factor", channel="hotline_96666") == 2
     assert _value(out, "hotline_jobs_total", job="route_ticket", outcome="failure") == 4

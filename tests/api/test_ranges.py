@@ -12,7 +12,6 @@ from openpyxl import Workbook
 from sqlalchemy import text
 
 from models import Role, User
-from service import db
 from service.config import get_settings
 from service.errors import TicketNotFound
 from service.domain import tickets
@@ -111,7 +110,7 @@ def test_the_received_at_window_is_a_setting(client, people, override_settings):
 
 def test_the_import_applies_the_same_window(session):
     user = create_user(session, username="imp", password="secret-pw", role=Role.OPERATOR)
-    db.commit(session)
+    session.commit()
     wb = Workbook()
     ws = wb.active
     ws.append(["企业名称", "统一社会信用代码", "联系人", "联系电话", "诉求类型", "标题", "诉求内容", "受理时间"])
@@ -131,7 +130,7 @@ def test_an_ancient_ticket_costs_no_more_than_a_new_one(client, people, ticket, 
     with deadlines in the calendar's range and Shanghai's +08:00 (never local mean time, +08:05:43)."""
     session.execute(text("UPDATE ticket SET received_at = '0001-01-01T00:00:00+00' WHERE id = :id"),
                     {"id": ticket["id"]})
-    db.commit(session)
+    session.commit()
     started = time.monotonic()
     r = client.post(f"/api/v1/tickets/{ticket['id']}/dispatch", json={"lead_unit": "yueqing.power"},
                     headers=people["disp"])

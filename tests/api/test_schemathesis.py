@@ -16,7 +16,7 @@ from models import Role, User
 from service import db
 from service.app import create_app
 from service.config import get_settings
-from service.pipeline.intake import register_ticket
+from service.pipeline.intake import register
 from service.security.signatures import PREFIX, sign
 from service.security.users import issue_token
 from service.schemas.ticket import TicketCreate
@@ -53,9 +53,9 @@ def tokens():
     with db.session_factory()() as s:
         users = {u.username: u for u in s.query(User)}
         for n in range(3):
-            register_ticket(s, TicketCreate(**ticket_body(external_id=f"seed-{n}")), channel="hotline_96666",
+            register(s, TicketCreate(**ticket_body(external_id=f"seed-{n}")), channel="hotline_96666",
                             external_id=f"seed-{n}", user=users["operator"])
-        db.commit(s)
+        s.commit()
     route_new()  # the routing job's body, without starting a worker for it
     return {name: issue_token(user)[0] for name, user in users.items()}
 

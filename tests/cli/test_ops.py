@@ -10,7 +10,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from models import Ticket, TicketEvent
-from service import db
 from service.cli import app
 from service.pipeline import actions
 from service.domain.workdays import day_info
@@ -42,7 +41,7 @@ def test_provisional_deadline_is_recounted_once_the_year_is_published(client, ru
     cc.holidays.pop(dt.date(2027, 1, 1))  # before publication
     day_info.cache_clear()
     actions.set_deadlines(ticket)
-    db.commit(session)
+    session.commit()
     assert ticket.due_provisional
     assert ticket.resolve_due_at == dt.datetime(2027, 1, 12, 17, 30, tzinfo=SH)  # 1 Jan assumed a working day
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from models import Role
-from service import db, metrics
+from service import gauges
 from service.cli import app
 from tests.factories import login, ticket_body
 from workers import jobs
@@ -29,7 +29,7 @@ def _resolved_ticket(client, run_jobs) -> tuple[int, dict]:
 
 
 def _gauges() -> dict[str, float]:
-    lines = metrics.render().decode().splitlines()
+    lines = gauges.render().decode().splitlines()
     return {line.split()[0]: float(line.split()[1]) for line in lines if line.startswith("hotline_stats_")}
 
 
@@ -53,7 +53,7 @@ def test_verify_stats_prints_each_differing_cell_and_exits_1(client, run_jobs, s
     _resolved_ticket(client, run_jobs)
     session.execute(text("UPDATE stat_daily SET resolved = resolved + 1 WHERE dim = 'unit' AND value = 'yueqing.power'"))
     session.execute(text("UPDATE stat_duration_monthly SET n = n + 2 WHERE dim = 'all'"))
-    db.commit(session)
+    session.commit()
     with caplog.at_level(logging.WARNING):
         r = runner.invoke(app, ["ops", "verify-stats"])
     assert r.exit_code == 1, r.output
@@ -75,7 +75,7 @@ def test_verify_stats_prints_each_differing_cell_and_exits_1(client, run_jobs, s
 def test_the_scheduler_verifies_once_a_day_after_the_hour(client, run_jobs, session, caplog, override_settings):
     _resolved_ticket(client, run_jobs)
     session.execute(text("UPDATE stat_monthly SET received = received + 1 WHERE dim = 'all'"))
-    db.commit(session)
+    session.commit()
     night = datetime.combine(TODAY, datetime.min.time(), ZoneInfo("Asia/Shanghai"))
     assert not jobs.enqueue_daily_stats_verify(night.replace(hour=2, minute=59))
     assert jobs.enqueue_daily_stats_verify(night.replace(hour=3, minute=1))

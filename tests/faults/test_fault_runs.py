@@ -110,7 +110,7 @@ def test_postgres_restarted_immediate(api, fleet, override_settings):
         override_settings(database_url=pg.url, **FAST_SWEEPS)
         with db.session_factory()() as s:
             seed_reference(s)
-            db.commit(s)
+            s.commit()
         load = _start(api, fleet, "pg")
         load.run(TICKETS, {TICKETS // 3: pg.restart_immediate, 2 * TICKETS // 3: pg.restart_immediate})
         out = check_invariants(load)

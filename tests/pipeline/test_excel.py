@@ -10,17 +10,15 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from models import Enterprise, Role, Ticket, TicketEvent
-from service import db
 from service.errors import InvalidInput
 from service.pipeline.excel.export import HEADERS, write_tickets
 from service.pipeline.excel.report import write_monthly_report
 from service.pipeline.excel.sheet_import import import_tickets
-from service.pipeline.intake import create_ticket
 from service.domain.reference import reference
 from service.domain.tickets import TicketFilter
 from service.security.users import create_user
 from service.schemas.ticket import TicketCreate
-from tests.factories import make_uscc, ticket_body
+from tests.factories import create_ticket, make_uscc, ticket_body
 
 SH = ZoneInfo("Asia/Shanghai")
 HEADER = ["序号", "单位名称", "信用代码", "联系人", "电话", "乡镇（街道）", "诉求类型", "问题标题", "问题描述", "紧急程度",
@@ -51,7 +49,7 @@ def _workbook(rows: list[list], header: list[str] = HEADER, title: str | None = 
 @pytest.fixture
 def operator(session):
     user = create_user(session, username="op", password="secret-pw", role=Role.OPERATOR)
-    db.commit(session)
+    session.commit()
     return user
 
 
@@ -63,7 +61,7 @@ def test_import_maps_chinese_labels_and_reports_bad_rows(session, operator):
     bad = _row(3, 信用代码="91330382MA2AB1C2D0")  # wrong check character
     data = _workbook([_row(1), _row(2, 诉求类型="consult", 紧急程度=None), bad, [None] * 12, _row(4, 诉求类型="催办")])
     result = import_tickets(session, data, user=operator, channel="town_centre")
-    db.commit(session)
+    session.commit()
     assert (result.rows, result.created, result.duplicates) == (4, 2, 0)
     # Row numbers are the sheet's: title row 1, header row 2, so the third problem is row 5.
     assert result.rejected[0]["row"] == 5 and result.rejected[0]["field"] == "enterprise.uscc"
@@ -84,12 +82,12 @@ def test_import_maps_chinese_labels_and_reports_bad_rows(session, operator):
 def test_reimport_creates_nothing_twice(session, operator):
     data = _workbook([_row(1), _row(2)])
     assert import_tickets(session, data, user=operator).created == 2
-    db.commit(session)
+    session.commit()
     # The same rows in another file, columns reordered and a title row dropped, are recognised.
     order = [0, 2, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     again = _workbook([[r[i] for i in order] for r in (_row(2), _row(1), _row(5))], [HEADER[i] for i in order], None)
     result = import_tickets(session, again, user=operator)
-    db.commit(session)
+    session.commit()
     assert (result.created, result.duplicates) == (1, 2)
     assert _count(session, Ticket) == 3
 
@@ -139,7 +137,7 @@ def _event(session, ticket: Ticket, kind: str, at: datetime, to_status: str | No
 def test_export_writes_labels_in_keyset_batches(session, operator):
     for n in range(5):
         _ticket(session, enterprise={"name": f"企业{n}", "uscc": make_uscc(n + 1)}, title=f"=HYPERLINK(\"x\",\"{n}\")")
-    db.commit(session)
+    session.commit()
     out = io.BytesIO()
     assert write_tickets(session, TicketFilter(), operator, out, batch=2) == 5
     ws = load_workbook(io.BytesIO(out.getvalue())).active
@@ -175,7 +173,7 @@ def test_monthly_report_numbers(session):
     t3.status, t3.resolve_due_at, t3.lead_unit_code = "refuse_review", now - timedelta(days=2, hours=5), "yueqing.power"
     t4.resolve_due_at, t5.resolve_due_at = day(4), now + timedelta(days=3)
     t2.route_reasons, t3.route_reasons = {"keywords_hit": ["停电", "跳闸"]}, {"keywords_hit": ["停电"]}
-    db.commit(session)
+    session.commit()
 
     out = io.BytesIO()
     assert write_monthly_report(session, f"{start:%Y-%m}", out, now=now) == 5

@@ -18,11 +18,10 @@ from models import Role, Ticket, TicketClock, TicketEvent, TicketStatus, User
 from service import db
 from service.errors import DomainError
 from service.pipeline import actions, clocks, resolution, route
-from service.pipeline.intake import create_ticket
 from service.security.users import create_user
 from service.pipeline.workflow import REFUSAL_REASONS, SATISFACTION, allowed_actions
 from service.schemas.ticket import TicketCreate
-from tests.factories import ticket_body
+from tests.factories import create_ticket, ticket_body
 
 UNITS = ["yueqing.power", "yueqing.rsj", "yueqing.jxj"]
 PEOPLE = {
@@ -86,7 +85,7 @@ class WorkOrder(RuleBasedStateMachine):
         user = self.session.scalar(select(User).where(User.username == "centre"))
         self.ticket_id = create_ticket(self.session, TicketCreate(**ticket_body()), channel="town_centre",
                                        external_id=None, user=user, registered_by_unit="tc.yueqing_liushi")[0].id
-        db.commit(self.session)
+        self.session.commit()
         self.events = 1
 
     def ticket(self) -> Ticket:
@@ -96,7 +95,7 @@ class WorkOrder(RuleBasedStateMachine):
     def route_by_rules(self):
         before = self.ticket().status
         decision = route.route_ticket(self.session, self.ticket_id)
-        db.commit(self.session)
+        self.session.commit()
         assert (decision is not None) == (before == TicketStatus.NEW.value)
         self.events += decision is not None
 
@@ -114,7 +113,7 @@ class WorkOrder(RuleBasedStateMachine):
             t = self.ticket()
             assert (t.status, t.version, t.lead_unit_code) == before
             return
-        db.commit(self.session)
+        self.session.commit()
         assert expected, f"{who} could {action} although it was not allowed"
         self.events += 1
 
@@ -142,7 +141,7 @@ def test_random_action_sequences_keep_the_work_order_sound():
     with db.session_factory()() as s:
         for name, (role, unit) in PEOPLE.items():
             create_user(s, username=name, password="secret-pw", role=role, unit_code=unit)
-        db.commit(s)
+        s.commit()
     run_state_machine_as_test(WorkOrder, settings=settings(
         max_examples=30, stateful_step_count=20, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

@@ -9,7 +9,6 @@ from sqlalchemy import text
 
 from models import Role
 from models.stats import COUNTERS
-from service import db
 from service.pipeline.stats import rollup as stats
 from service.pipeline.stats import query as stats_query
 from tests.factories import login, make_uscc, ticket_body
@@ -100,7 +99,7 @@ def test_rollups_equal_a_direct_count_through_changes(history, session, client, 
     # Re-classification moves every number of the ticket to the new category and county.
     session.execute(text("UPDATE ticket SET category_code = 'legal', town_code = 'ruian_tangxia', "
                          "county_code = 'ruian' WHERE id = :id"), {"id": history["t1"]["id"]})
-    db.commit(session)
+    session.commit()
     jobs.refresh_stats()
     _assert_rollups_equal_direct(session)
     cats = {g["key"]: g["metrics"] for g in stats_query.summary(session, **PERIOD, group_by="category")["groups"]}
@@ -117,14 +116,14 @@ def test_rollups_equal_a_direct_count_through_changes(history, session, client, 
     # A rebuild from scratch gives the same rollups as the incremental refreshes.
     before = session.execute(text("SELECT * FROM stat_daily ORDER BY dim, value, day")).all()
     stats.rebuild(session)
-    db.commit(session)
+    session.commit()
     assert session.execute(text("SELECT * FROM stat_daily ORDER BY dim, value, day")).all() == before
 
 
 def test_refreshing_twice_changes_nothing(history, session):
     before = session.execute(text("SELECT * FROM stat_daily ORDER BY dim, value, day")).all()
     session.execute(text("INSERT INTO stat_queue (ticket_id) SELECT id FROM ticket"))
-    db.commit(session)
+    session.commit()
     jobs.refresh_stats()
     assert session.execute(text("SELECT * FROM stat_daily ORDER BY dim, value, day")).all() == before
     assert stats.backlog(session) == 0
@@ -143,7 +142,7 @@ def _spread_over_months(session, history):
                         {"d": days, "id": history[name]["id"]})
     session.execute(text("ALTER TABLE ticket_event ENABLE TRIGGER ticket_event_append_only"))
     stats.rebuild(session)
-    db.commit(session)
+    session.commit()
 
 
 def _assert_months_are_sums_of_days(session):
@@ -206,7 +205,7 @@ def test_months_equal_their_days_through_changes(history, session, client, run_j
     do(client, disp, history["t4"]["id"], "unmerge")
     do(client, op, history["t4"]["id"], "merge", into_ticket_id=more["id"])       # 并单 into another ticket
     session.execute(text("UPDATE ticket SET category_code = 'legal' WHERE id = :id"), {"id": history["t2"]["id"]})
-    db.commit(session)
+    session.commit()
     jobs.refresh_stats()
     _assert_months_are_sums_of_days(session)
     _assert_periods_equal_direct(session)
@@ -218,7 +217,7 @@ def test_months_equal_their_days_through_changes(history, session, client, run_j
     ).all()
     before = {t: read(t) for t in tables}
     stats.rebuild(session)
-    db.commit(session)
+    session.commit()
     assert {t: read(t) for t in tables} == before
     _assert_months_are_sums_of_days(session)
 

@@ -56,7 +56,7 @@ def _refresh_in_thread() -> threading.Thread:
     def run():
         with db.session_factory()() as s:
             stats.refresh(s)
-            db.commit(s)
+            s.commit()
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -76,7 +76,7 @@ def test_an_event_committed_during_a_refresh_is_counted_once(client, run_jobs, s
             _wait_until_blocked_on(session, "stat_ticket")
             resolution.resolve(writer, actions.lock(writer, tid), _user(writer, "power"), "已处理")
         finally:
-            db.commit(writer)  # the 办结 commits, and the refresh goes on
+            writer.commit()  # the 办结 commits, and the refresh goes on
     refresher.join(10)
     assert not refresher.is_alive()
     jobs.refresh_stats()
@@ -93,9 +93,9 @@ def test_an_event_with_a_lower_id_committing_later_is_counted(client, run_jobs, 
                              payload={"satisfaction": satisfaction, "solved": True}).id
                for s, satisfaction in ((early, "satisfied"), (late, "unsatisfied"))]
         assert ids[0] < ids[1]
-        db.commit(late)  # the higher id commits first and is counted
+        late.commit()  # the higher id commits first and is counted
         jobs.refresh_stats()
-        db.commit(early)  # then the lower one
+        early.commit()  # then the lower one
     jobs.refresh_stats()
     _assert_rollups_equal_direct(session)
     totals = stats_query.summary(session, **PERIOD)["totals"]
@@ -130,14 +130,14 @@ def test_rollups_equal_a_direct_count_after_concurrent_chains_and_refreshes(clie
                                             solved=not first and tid % 2 == 0)
                     else:
                         resolution.reopen(s, ticket, disp, reason="企业不满意")
-                    db.commit(s)
+                    s.commit()
 
     def refresh() -> int:
         n = 0
         with db.session_factory()() as s:
             while not done.is_set():
                 stats.refresh(s, batch=7)
-                db.commit(s)
+                s.commit()
                 n += 1
         return n
 
@@ -174,7 +174,7 @@ def test_the_summary_reads_one_snapshot_while_a_refresh_commits(client, run_jobs
             _wait_until_blocked_on(session, "stat_duration", "stat_duration_monthly")
             assert stats.refresh(refresher) == 1  # the 办结 reaches the rollups meanwhile
         finally:
-            db.commit(refresher)
+            refresher.commit()
     reader.join(10)
     assert not reader.is_alive() and answer["resolved"] in (0, 1)
     assert (answer["duration_hours_median"] is None) == (answer["resolved"] == 0), answer

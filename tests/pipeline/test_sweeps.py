@@ -31,15 +31,15 @@ def test_flags_are_raised_once(client, run_jobs, session):
     session.execute(update(Ticket).where(Ticket.id == long_overdue).values(
         resolve_due_at=now - timedelta(days=9), red_due_at=now - timedelta(days=1)))
     session.execute(update(Unit).where(Unit.code == "yueqing.power").values(webhook_url="http://127.0.0.1:9/hook"))
-    db.commit(session)
+    session.commit()
 
     first = sweeps.raise_flags(session)
-    db.commit(session)
+    session.commit()
     # Overdue tickets are past their reminder instant too, but 催办 is only for tickets not yet overdue;
     # the long-overdue one turns yellow and then red in the same sweep.
     assert first == {"reminded": 1, "supervised_yellow": 2, "supervised_red": 1, "notifications": 4}
     again = sweeps.raise_flags(session)
-    db.commit(session)
+    session.commit()
     assert again == {"reminded": 0, "supervised_yellow": 0, "supervised_red": 0, "notifications": 0}
     session.expire_all()
     flags = {t.id: t.supervision for t in session.scalars(select(Ticket))}
@@ -52,14 +52,14 @@ def test_two_schedulers_at_once_flag_each_ticket_once(client, run_jobs, session)
     ids = _tickets(client, run_jobs, n=6)
     session.execute(update(Ticket).where(Ticket.id.in_(ids)).values(
         resolve_due_at=datetime.now(UTC) - timedelta(hours=2)))
-    db.commit(session)
+    session.commit()
     barrier = threading.Barrier(2)
 
     def sweep():
         with db.session_factory()() as s:
             barrier.wait()
             sweeps.raise_flags(s)
-            db.commit(s)
+            s.commit()
 
     threads = [threading.Thread(target=sweep) for _ in range(2)]
     for t in threads:

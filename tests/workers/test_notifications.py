@@ -8,7 +8,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from sqlalchemy import select, update
 
 from models import Notification, NotificationAttempt, Role
-from service import db
 from service.config import get_settings
 from service.security.signatures import verify
 from tests.factories import login, ticket_body
@@ -63,7 +62,7 @@ def test_unit_webhook_survives_a_receiver_outage(client, run_jobs, session, over
     back = Receiver(port=receiver.server.server_port)
     try:
         session.execute(update(Notification).values(next_attempt_at=Notification.created_at))
-        db.commit(session)
+        session.commit()
         assert jobs.deliver_notifications()["delivered"] == 1
         headers, raw = back.received[0]
         verify(get_settings().webhook_secret, headers["X-Signature-Timestamp"], headers["X-Signature"], raw,

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Row, func, select
-from sqlalchemy.orm import Session
 
 from models import RequestType, Ticket, TicketStatus, Urgency, User
 from service.config import get_settings
@@ -18,6 +17,7 @@ from service.domain.privacy import shown_phone
 from service.domain.tickets import TicketFilter, visible_to
 from service.pipeline.excel.sheets import BATCH_ROWS, append, label, new_sheet, supervision, unit_names
 from service.pipeline.workflow import SATISFACTION
+from service.unit_of_work import UnitOfWork
 
 
 # (header, width, value of a row); rows are plain column tuples so memory stays flat.
@@ -60,13 +60,13 @@ _SELECTED = [getattr(Ticket, name) for name in (
     "accepted_at", "resolved_at", "opinion", "satisfaction", "solved", "reopen_count", "supervision")]
 
 
-def count_at_most(session: Session, flt: TicketFilter, user: User, limit: int) -> int:
+def count_at_most(session: UnitOfWork, flt: TicketFilter, user: User, limit: int) -> int:
     """How many tickets the export would hold, counting no further than limit."""
     matched = select(Ticket.id).where(visible_to(user), *flt.clauses()).limit(limit).subquery()
     return session.scalar(select(func.count()).select_from(matched))
 
 
-def iter_tickets(session: Session, flt: TicketFilter, user: User, *, batch: int = BATCH_ROWS) -> Iterator[Row]:
+def iter_tickets(session: UnitOfWork, flt: TicketFilter, user: User, *, batch: int = BATCH_ROWS) -> Iterator[Row]:
     """The tickets the user may see under the filter, newest first, fetched in keyset batches on id."""
     after: int | None = None
     while True:
@@ -87,7 +87,7 @@ def _columns(user: User) -> list[Callable[[Row], Any]]:
     return columns
 
 
-def write_tickets(session: Session, flt: TicketFilter, user: User, out: IO[bytes], *, batch: int = BATCH_ROWS) -> int:
+def write_tickets(session: UnitOfWork, flt: TicketFilter, user: User, out: IO[bytes], *, batch: int = BATCH_ROWS) -> int:
     """Write the one table (what the user may see, filtered) as XLSX to out; returns the row count."""
     wb = Workbook(write_only=True)
     ws = new_sheet(wb, "涉企问题一表通", [c[1] for c in COLUMNS])

@@ -4,32 +4,34 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session
 
 from models import Role, User
 from models.export import ExportStatus
 from models.import_job import ImportJob
 from service.config import get_settings
+from service.effects import RunImport
 from service.errors import DomainError, NotFound
 from service.pipeline.excel.jobs import claim_job, stale_before
 from service.pipeline.excel.sheet_import import ImportResult, import_tickets
+from service.unit_of_work import UnitOfWork
 
 
 class ImportNotFound(NotFound):
     code = "import_not_found"
 
 
-def create_import(session: Session, user: User, content: bytes, *, filename: str, rows: int, mapping: dict | None,
+def create_import(session: UnitOfWork, user: User, content: bytes, *, filename: str, rows: int, mapping: dict | None,
                   channel: str, dry_run: bool) -> ImportJob:
-    """Record an upload to import (queued); the edge enqueues the job after the commit."""
+    """Record an upload to import (queued); its job is enqueued once the unit commits."""
     job = ImportJob(user_id=user.id, content=content, size_bytes=len(content), filename=(filename or "import.xlsx")[:200],
                     rows=rows, params={"mapping": mapping, "channel": channel, "dry_run": dry_run})
     session.add(job)
     session.flush()
+    session.add_effect(RunImport(job.id))
     return job
 
 
-def get_import(session: Session, import_id: int, user: User) -> ImportJob:
+def get_import(session: UnitOfWork, import_id: int, user: User) -> ImportJob:
     """The import, for the user who uploaded it or an admin; 404 for anyone else."""
     job = session.get(ImportJob, import_id)
     if job is None or (job.user_id != user.id and user.role != Role.ADMIN.value):
@@ -38,12 +40,12 @@ def get_import(session: Session, import_id: int, user: User) -> ImportJob:
     return job
 
 
-def claim_import(session: Session, import_id: int) -> bool:
+def claim_import(session: UnitOfWork, import_id: int) -> bool:
     """Mark a queued (or crashed, long-running) import as running; False when there is nothing to do."""
     return claim_job(session, ImportJob, import_id)
 
 
-def run_claimed_import(session: Session, import_id: int) -> ImportResult:
+def run_claimed_import(session: UnitOfWork, import_id: int) -> ImportResult:
     """Import a claimed upload and store its report with status done, in the same transaction as the tickets."""
     job = session.get(ImportJob, import_id, populate_existing=True)
     user = session.get(User, job.user_id)
@@ -64,7 +66,7 @@ def describe(exc: DomainError) -> str:
     return str(exc.detail)
 
 
-def fail_import(session: Session, import_id: int, error: str, *, final: bool = False) -> None:
+def fail_import(session: UnitOfWork, import_id: int, error: str, *, final: bool = False) -> None:
     """Record a failed attempt: queued again while retries remain (and the failure may pass), failed after."""
     job = session.get(ImportJob, import_id, populate_existing=True)
     last = final or job.attempts > get_settings().job_retries
@@ -75,7 +77,7 @@ def fail_import(session: Session, import_id: int, error: str, *, final: bool = F
     session.flush()
 
 
-def stale_import_ids(session: Session) -> list[int]:
+def stale_import_ids(session: UnitOfWork) -> list[int]:
     """Imports whose job was lost (never enqueued, or its worker died): the sweep enqueues them again."""
     cutoff = stale_before()
     return list(session.scalars(select(ImportJob.id).where(or_(
@@ -83,7 +85,7 @@ def stale_import_ids(session: Session) -> list[int]:
         (ImportJob.status == ExportStatus.RUNNING.value) & (ImportJob.started_at < cutoff)))))
 
 
-def purge_imports(session: Session) -> int:
+def purge_imports(session: UnitOfWork) -> int:
     """Delete the imports finished more than export_retention_days ago; how many."""
     cutoff = datetime.now(UTC) - timedelta(days=get_settings().export_retention_days)
     return len(session.scalars(delete(ImportJob).where(

@@ -7,24 +7,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import Session
 
 from models import Role, User
 from models.export import ExportJob, ExportKind, ExportStatus
 from service.config import get_settings
+from service.effects import RunExport
 from service.domain import audit
 from service.domain.bounds import is_id
 from service.errors import NotFound
 from service.pipeline.excel import export
 from service.pipeline.excel.report import write_monthly_report
+from service.unit_of_work import UnitOfWork
 
 
 class ExportNotFound(NotFound):
     code = "export_not_found"
 
 
-def create_export(session: Session, user: User, kind: ExportKind, params: dict) -> ExportJob:
-    """Record a requested export (queued); the edge enqueues the job after the commit."""
+def create_export(session: UnitOfWork, user: User, kind: ExportKind, params: dict) -> ExportJob:
+    """Record a requested export (queued); its job is enqueued once the unit commits."""
     if kind == ExportKind.MONTHLY_REPORT:
         filename = f"政企恳谈会月报_{params['month']}.xlsx"
     else:
@@ -32,10 +33,11 @@ def create_export(session: Session, user: User, kind: ExportKind, params: dict) 
     job = ExportJob(user_id=user.id, kind=kind.value, params=params, filename=filename)
     session.add(job)
     session.flush()
+    session.add_effect(RunExport(job.id))
     return job
 
 
-def get_export(session: Session, export_id: int, user: User) -> ExportJob:
+def get_export(session: UnitOfWork, export_id: int, user: User) -> ExportJob:
     """The export, for the user who asked or an admin/leader; 404 for anyone else."""
     job = session.get(ExportJob, export_id) if is_id(export_id) else None
     if job is None or (job.user_id != user.id and user.role not in (Role.ADMIN.value, Role.LEADER.value)):
@@ -44,7 +46,7 @@ def get_export(session: Session, export_id: int, user: User) -> ExportJob:
     return job
 
 
-def purge_exports(session: Session) -> int:
+def purge_exports(session: UnitOfWork) -> int:
     """Delete the exports (and their files) finished more than export_retention_days ago; how many."""
     cutoff = datetime.now(UTC) - timedelta(days=get_settings().export_retention_days)
     return len(session.scalars(delete(ExportJob).where(
@@ -57,7 +59,7 @@ def stale_before() -> datetime:
     return datetime.now(UTC) - timedelta(minutes=get_settings().export_stale_minutes)
 
 
-def claim_job(session: Session, model: Any, job_id: int) -> bool:
+def claim_job(session: UnitOfWork, model: Any, job_id: int) -> bool:
     """Mark a queued (or crashed, long-running) export or import as running; False when there is nothing to do."""
     claimed = session.scalar(
         update(model)
@@ -69,12 +71,12 @@ def claim_job(session: Session, model: Any, job_id: int) -> bool:
     return claimed is not None
 
 
-def claim_export(session: Session, export_id: int) -> bool:
+def claim_export(session: UnitOfWork, export_id: int) -> bool:
     """Mark a queued (or crashed, long-running) export as running; False when there is nothing to do."""
     return claim_job(session, ExportJob, export_id)
 
 
-def build_export(session: Session, export_id: int) -> ExportJob:
+def build_export(session: UnitOfWork, export_id: int) -> ExportJob:
     """Build the file of a claimed export and store it with status done (flushed, not committed)."""
     job = session.get(ExportJob, export_id, populate_existing=True)
     user = session.get(User, job.user_id)
@@ -92,7 +94,7 @@ def build_export(session: Session, export_id: int) -> ExportJob:
     return job
 
 
-def fail_export(session: Session, export_id: int, error: str) -> None:
+def fail_export(session: UnitOfWork, export_id: int, error: str) -> None:
     """Record a failed attempt: queued again while retries remain, failed after the last."""
     job = session.get(ExportJob, export_id, populate_existing=True)
     last = job.attempts > get_settings().job_retries
@@ -101,7 +103,7 @@ def fail_export(session: Session, export_id: int, error: str) -> None:
     session.flush()
 
 
-def stale_export_ids(session: Session) -> list[int]:
+def stale_export_ids(session: UnitOfWork) -> list[int]:
     """Exports whose job was lost (never enqueued, or its worker died): the sweep enqueues them again."""
     cutoff = stale_before()
     return list(session.scalars(select(ExportJob.id).where(or_(

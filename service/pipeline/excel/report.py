@@ -7,18 +7,17 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, distinct, func, literal, select, true
 
-from models import OPEN_STATUSES, Ticket, TicketStatus
+from models import OPEN_STATUSES, EventKind, Ticket, TicketEvent, TicketStatus
 from models.stats import COUNTERS
 from service.config import get_settings
 from service.errors import field_error
 from service.pipeline.stats import query as stats_query
 from service.pipeline.excel.sheets import BATCH_ROWS, append, label, local, new_sheet, supervision, unit_names
 from service.domain.reference import reference
-
-OPEN = [s.value for s in OPEN_STATUSES]
+from service.domain.tickets import overdue
+from service.unit_of_work import UnitOfWork
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
@@ -35,7 +34,7 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
 ZERO = {**dict.fromkeys(COUNTERS, 0), "on_time": 0}
 
 
-def _counts(session: Session, start: datetime, end: datetime, group: str | None = None) -> dict[str, dict]:
+def _counts(session: UnitOfWork, start: datetime, end: datetime, group: str | None = None) -> dict[str, dict]:
     """The month's counters, per value of a ticket column (or one '' row), by the statistics' own counting
     rules (service/pipeline/stats/facts.py), so the report agrees with the dashboard to the ticket."""
     dim = {"category_code": "category", "county_code": "county", "town_code": "town", None: None}[group]
@@ -44,12 +43,12 @@ def _counts(session: Session, start: datetime, end: datetime, group: str | None 
     return {k: {**c, "on_time": c["resolved_on_time"]} for k, c in cells.counters.items()}
 
 
-def _open(session: Session, now: datetime, group: str | None = None) -> dict[str, tuple[int, int]]:
+def _open(session: UnitOfWork, now: datetime, group: str | None = None) -> dict[str, tuple[int, int]]:
     """(open, overdue) tickets now, per value of a ticket column."""
-    key = f"coalesce({group}, '')" if group else "''"
-    rows = session.execute(text(f"SELECT {key}, count(*), count(*) FILTER (WHERE resolve_due_at < :now) FROM ticket "
-                                "WHERE status = ANY(:open) GROUP BY 1"), {"now": now, "open": OPEN})
-    return {k: (n, late) for k, n, late in rows}
+    counts = (func.count(), func.count().filter(overdue(now)))
+    query = select(func.coalesce(getattr(Ticket, group), ""), *counts).group_by(getattr(Ticket, group)) if group \
+        else select(literal(""), *counts)
+    return {k: (n, late) for k, n, late in session.execute(query.where(Ticket.status.in_(OPEN_STATUSES)))}
 
 
 def _rate(ws, num: int, den: int) -> Any:
@@ -60,7 +59,7 @@ def _rate(ws, num: int, den: int) -> Any:
     return out
 
 
-def _summary(session: Session, wb: Workbook, month: str, start: datetime, end: datetime, now: datetime) -> int:
+def _summary(session: UnitOfWork, wb: Workbook, month: str, start: datetime, end: datetime, now: datetime) -> int:
     c = _counts(session, start, end).get("", dict(ZERO))
     ytd = _counts(session, start.replace(month=1), end).get("", {}).get("resolved", 0)
     open_now, overdue = _open(session, now).get("", (0, 0))
@@ -114,7 +113,7 @@ def _group_rows(ws, title: str, kind: str, counts: dict, opened: dict) -> None:
                 _rate(ws, total["satisfied"], total["rated"]), *total_open], bold=True)
 
 
-def _breakdown(session: Session, wb: Workbook, start: datetime, end: datetime, now: datetime) -> None:
+def _breakdown(session: UnitOfWork, wb: Workbook, start: datetime, end: datetime, now: datetime) -> None:
     ws = new_sheet(wb, "分类统计", [22] + [11] * len(_GROUP_HEADERS), freeze=None)
     _group_rows(ws, "按问题分类", "categories", _counts(session, start, end, "category_code"),
                 _open(session, now, "category_code"))
@@ -122,20 +121,23 @@ def _breakdown(session: Session, wb: Workbook, start: datetime, end: datetime, n
     _group_rows(ws, "按区县", "counties", _counts(session, start, end, "county_code"), _open(session, now, "county_code"))
 
 
-_CREATED_IN_MONTH = ("FROM ticket t JOIN ticket_event e ON e.ticket_id = t.id AND e.kind = 'created' "
-                     "AND e.at >= :start AND e.at < :end")
+def _created_in_month(query: Select, start: datetime, end: datetime) -> Select:
+    """The query over the tickets registered in [start, end)."""
+    return query.select_from(Ticket).join(TicketEvent, (TicketEvent.ticket_id == Ticket.id)
+                                          & (TicketEvent.kind == EventKind.CREATED)
+                                          & (TicketEvent.at >= start) & (TicketEvent.at < end))
 
 
-def _hotspots(session: Session, wb: Workbook, start: datetime, end: datetime, now: datetime) -> None:
+def _hotspots(session: UnitOfWork, wb: Workbook, start: datetime, end: datetime, now: datetime) -> None:
     ws = new_sheet(wb, "突出问题", [8, 30, 24, 12, 12, 12], freeze=None)
-    period = {"start": start, "end": end}
     append(ws, ["排名", "高频关键词（本月受理）", "件数"], bold=True)
-    keywords = session.execute(text(
-        f"SELECT kw, count(*) {_CREATED_IN_MONTH} CROSS JOIN LATERAL jsonb_array_elements_text("
-        "CASE WHEN jsonb_typeof(t.route_reasons->'keywords_hit') = 'array' THEN t.route_reasons->'keywords_hit' "
-        "ELSE '[]'::jsonb END) AS kw GROUP BY kw ORDER BY 2 DESC, 1 LIMIT 20"), period)
-    for rank, (kw, n) in enumerate(keywords, start=1):
-        append(ws, [rank, kw, n])
+    hit = Ticket.route_reasons["keywords_hit"]
+    kw = func.jsonb_array_elements_text(case((func.jsonb_typeof(hit) == "array", hit), else_=func.jsonb_build_array())) \
+        .table_valued("value").lateral("kw")
+    keywords = session.execute(_created_in_month(select(kw.c.value, func.count()), start, end).join(kw, true())
+                               .group_by(kw.c.value).order_by(func.count().desc(), kw.c.value).limit(20))
+    for rank, (word, n) in enumerate(keywords, start=1):
+        append(ws, [rank, word, n])
     append(ws, [])
     append(ws, ["排名", "问题最多的镇街", "区县", "受理量", "办结量", "当前未办结"], bold=True)
     counts, opened = _counts(session, start, end, "town_code"), _open(session, now, "town_code")
@@ -146,9 +148,10 @@ def _hotspots(session: Session, wb: Workbook, start: datetime, end: datetime, no
                     counts[town]["received"], counts[town]["resolved"], opened.get(town, (0, 0))[0]])
     append(ws, [])
     append(ws, ["排名", "重复反映的企业（本月2件及以上）", "统一社会信用代码", "件数", "涉及分类"], bold=True)
-    repeats = session.execute(text(
-        f"SELECT max(t.enterprise_name), t.uscc, count(*), array_agg(DISTINCT coalesce(t.category_code, '')) "
-        f"{_CREATED_IN_MONTH} GROUP BY t.uscc HAVING count(*) >= 2 ORDER BY 3 DESC, 2 LIMIT 20"), period)
+    repeats = session.execute(_created_in_month(select(
+        func.max(Ticket.enterprise_name), Ticket.uscc, func.count(),
+        func.array_agg(distinct(func.coalesce(Ticket.category_code, "")))), start, end)
+        .group_by(Ticket.uscc).having(func.count() >= 2).order_by(func.count().desc(), Ticket.uscc).limit(20))
     for rank, (name, uscc, n, cats) in enumerate(repeats, start=1):
         append(ws, [rank, name, uscc, n, "、".join(reference().label("categories", c) or "未分类" for c in cats)])
 
@@ -157,13 +160,13 @@ _OVERDUE = ["序号", "工单编号", "企业名称", "标题", "问题分类", 
             "超期天数", "督办"]
 
 
-def _overdue(session: Session, wb: Workbook, now: datetime) -> None:
+def _overdue(session: UnitOfWork, wb: Workbook, now: datetime) -> None:
     ws = new_sheet(wb, "超期清单", [6, 18, 28, 30, 10, 10, 11, 24, 9, 18, 18, 9, 9])
     append(ws, _OVERDUE, bold=True)
     query = (select(Ticket.number, Ticket.enterprise_name, Ticket.title, Ticket.category_code, Ticket.county_code,
                     Ticket.town_code, Ticket.lead_unit_code, Ticket.status, Ticket.received_at, Ticket.resolve_due_at,
                     Ticket.supervision)
-             .where(Ticket.status.in_(OPEN), Ticket.resolve_due_at < now).order_by(Ticket.resolve_due_at, Ticket.id)
+             .where(overdue(now)).order_by(Ticket.resolve_due_at, Ticket.id)
              .execution_options(yield_per=BATCH_ROWS))
     for i, t in enumerate(session.execute(query), start=1):
         days = -((t.resolve_due_at - now) // timedelta(days=1))  # whole calendar days, a part day counts as one
@@ -173,7 +176,7 @@ def _overdue(session: Session, wb: Workbook, now: datetime) -> None:
                     supervision(t.supervision)])
 
 
-def write_monthly_report(session: Session, month: str, out: IO[bytes], *, now: datetime | None = None) -> int:
+def write_monthly_report(session: UnitOfWork, month: str, out: IO[bytes], *, now: datetime | None = None) -> int:
     """The 政企恳谈会 workbook (汇总, 分类统计, 突出问题, 超期清单) for 'YYYY-MM'; returns the month's 受理量."""
     start, end = month_bounds(month)
     now = now or datetime.now(UTC)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -12,16 +13,16 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from models import RequestType, Role, Ticket, Urgency, User
 from service.config import get_settings
 from service.errors import DomainError, InvalidInput, field_error
 from service.domain.bounds import check_text
 from service.pipeline.excel.reader import Sheet
-from service.pipeline.intake import create_ticket, place
+from service.pipeline.intake import place, register
 from service.domain.reference import reference
-from service.schemas.ticket import TicketCreate
+from service.schemas.ticket import TicketCreate, check_code
+from service.unit_of_work import UnitOfWork
 
 FIELDS = ("external_id", "channel", "enterprise.name", "enterprise.uscc", "enterprise.chain", "enterprise.tier",
           "contact.name", "contact.phone", "county", "town", "request_type", "category", "urgency", "title",
@@ -234,7 +235,7 @@ def read_sheet(source: Path | str | bytes, *, mapping: dict[str, str] | None = N
     return out
 
 
-def import_rows(session: Session, rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool = False,
+def import_rows(session: UnitOfWork, rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool = False,
                 user: User | None = None, channel: str = "town_centre") -> ImportResult:
     """Import rows read by read_sheet: valid ones become tickets once (flushed, not committed); bad ones are reported."""
     result, seen = ImportResult(dry_run=dry_run, rows=len(rows)), set()
@@ -245,7 +246,7 @@ def import_rows(session: Session, rows: list[tuple[int, dict[str, Any]]], *, dry
     return result
 
 
-def import_tickets(session: Session, source: Path | str | bytes, *, mapping: dict[str, str] | None = None,
+def import_tickets(session: UnitOfWork, source: Path | str | bytes, *, mapping: dict[str, str] | None = None,
                    dry_run: bool = False, user: User | None = None, channel: str = "town_centre",
                    max_rows: int | None = None) -> ImportResult:
     """Import the first sheet: read_sheet, then import_rows."""
@@ -253,7 +254,42 @@ def import_tickets(session: Session, source: Path | str | bytes, *, mapping: dic
     return import_rows(session, rows, dry_run=dry_run, user=user, channel=channel)
 
 
-def _import_row(session: Session, result: ImportResult, seen: set, number: int, values: dict, channel: str,
+def parse_mapping(raw: str | None) -> dict[str, str] | None:
+    """The {header: field} JSON of an import; 422 naming `mapping` when it is not one."""
+    if not raw:
+        return None
+    try:
+        mapping = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise field_error("mapping", f"not JSON: {exc.msg}") from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        raise field_error("mapping", 'must be a JSON object {"header": "field"}, e.g. {"单位": "enterprise.name"}')
+    return mapping
+
+
+def check_channel(channel: str) -> None:
+    """The default channel of an import; 422 naming `channel` when it is not a known one."""
+    try:
+        check_code("channels", channel)
+    except ValueError as exc:
+        raise field_error("channel", str(exc)) from None
+
+
+def import_file(session: UnitOfWork, path: str | Path, *, mapping_json: str | None = None, dry_run: bool = False,
+                channel: str = "town_centre", username: str | None = None) -> ImportResult:
+    """`hotline import FILE.xlsx`: the file's rows imported as `username` would (flushed, not committed); 422
+    naming `username`, `channel`, `mapping` or `file` when one is wrong."""
+    user = None
+    if username:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise field_error("username", f"no user {username!r}")
+    check_channel(channel)
+    rows = read_sheet(Path(path), mapping=parse_mapping(mapping_json))
+    return import_rows(session, rows, dry_run=dry_run, user=user, channel=channel)
+
+
+def _import_row(session: UnitOfWork, result: ImportResult, seen: set, number: int, values: dict, channel: str,
                 user: User | None, unit: str | None) -> None:
     try:
         check_text(values)
@@ -268,9 +304,9 @@ def _import_row(session: Session, result: ImportResult, seen: set, number: int, 
             seen.add((data.channel, key))
         else:
             with session.begin_nested():
-                ticket, created = create_ticket(session, data, channel=data.channel, external_id=key, user=user,
-                                                registered_by_unit=unit, system="import")
-            ticket_id, ticket_number = ticket.id, ticket.number
+                registered = register(session, data, channel=data.channel, external_id=key, user=user,
+                                      registered_by_unit=unit, system="import")
+            created, ticket_id, ticket_number = registered.created, registered.ticket.id, registered.ticket.number
     except (ValidationError, ValueError, DomainError) as exc:
         result.rejected.extend(_errors(number, exc))
         return

@@ -18,33 +18,40 @@ Counting rules (also in the README):
 - 办理时长: office hours from receipt to the first resolution, in half-hour buckets.
 - Channel, county, town, category and request type are the ticket's current values, so a ticket
   re-classified later moves all its numbers to the new category; the unit is the one that acted.
-- Days are Asia/Shanghai calendar days.
+- Days are calendar days in the `timezone` setting (bound as :tz; see `tz_param`).
 """
 from __future__ import annotations
 
+from models.enums import EventKind as K
+from models.enums import TicketStatus, sql_list
 from models.stats import COUNTERS
+from service.config import get_settings
 
-ASSIGNING = "('routed', 'dispatched', 'transferred', 'refusal_approved')"
-RESOLVING = "('resolved', 'instant_resolved')"
-SIGNING = "('accepted', 'refusal_overruled')"
-COUNTED_KINDS = ("created", "resolved", "instant_resolved", "accepted", "refusal_overruled", "routed", "dispatched",
-                 "transferred", "refusal_approved", "refused", "feedback", "reopened")
+ASSIGNING = (K.ROUTED, K.DISPATCHED, K.TRANSFERRED, K.REFUSAL_APPROVED)
+RESOLVING = (K.RESOLVED, K.INSTANT_RESOLVED)
+SIGNING = (K.ACCEPTED, K.REFUSAL_OVERRULED)
+COUNTED_KINDS = (K.CREATED, *RESOLVING, *SIGNING, *ASSIGNING, K.REFUSED, K.FEEDBACK, K.REOPENED)
 
-_first = f"(e.kind IN {RESOLVING} AND coalesce((e.payload->>'first')::boolean, true))"
+
+def _is(kind: K) -> str:
+    return f"e.kind = '{kind.value}'"
+
+
+_first = f"(e.kind IN {sql_list(RESOLVING)} AND coalesce((e.payload->>'first')::boolean, true))"
 _COUNTER_SQL = {
-    "received": "(e.kind = 'created')",
-    "instant": "(e.kind = 'instant_resolved')",
+    "received": f"({_is(K.CREATED)})",
+    "instant": f"({_is(K.INSTANT_RESOLVED)})",
     "resolved": _first,
     "resolved_on_time": f"({_first} AND coalesce((e.payload->>'on_time')::boolean, false))",
-    "accepted": f"(e.kind IN {SIGNING})",
-    "accepted_on_time": f"(e.kind IN {SIGNING} AND coalesce((e.payload->>'on_time')::boolean, false))",
-    "dispatched": f"(e.kind IN {ASSIGNING} AND e.to_status = 'assigned')",
-    "refused": "(e.kind = 'refused')",
-    "rated": "(e.kind = 'feedback')",
-    "satisfied": "(e.kind = 'feedback' AND e.payload->>'satisfaction' IN ('satisfied', 'basically_satisfied'))",
-    "solved": "(e.kind = 'feedback' AND coalesce((e.payload->>'solved')::boolean, false))",
-    "reopened": "(e.kind = 'reopened')",
-    "repeats": "(e.kind = 'created' AND coalesce((e.payload->>'repeat')::boolean, false))",
+    "accepted": f"(e.kind IN {sql_list(SIGNING)})",
+    "accepted_on_time": f"(e.kind IN {sql_list(SIGNING)} AND coalesce((e.payload->>'on_time')::boolean, false))",
+    "dispatched": f"(e.kind IN {sql_list(ASSIGNING)} AND e.to_status = '{TicketStatus.ASSIGNED.value}')",
+    "refused": f"({_is(K.REFUSED)})",
+    "rated": f"({_is(K.FEEDBACK)})",
+    "satisfied": f"({_is(K.FEEDBACK)} AND e.payload->>'satisfaction' IN ('satisfied', 'basically_satisfied'))",
+    "solved": f"({_is(K.FEEDBACK)} AND coalesce((e.payload->>'solved')::boolean, false))",
+    "reopened": f"({_is(K.REOPENED)})",
+    "repeats": f"({_is(K.CREATED)} AND coalesce((e.payload->>'repeat')::boolean, false))",
 }
 assert tuple(_COUNTER_SQL) == COUNTERS
 
@@ -53,19 +60,23 @@ def facts_sql(dims: str, where: str = "true") -> str:
     """SELECT of one fact row per counted event.
 
     dims: a relation with columns ticket_id, county, town, channel, category, request_type (the
-    tickets' current values, or the values they were last counted under).
+    tickets' current values, or the values they were last counted under). The statement binds :tz.
     """
     counters = ",\n  ".join(f"{sql}::int AS {name}" for name, sql in _COUNTER_SQL.items())
-    kinds = ", ".join(f"'{k}'" for k in COUNTED_KINDS)
     return f"""
-SELECT e.ticket_id, (e.at AT TIME ZONE 'Asia/Shanghai')::date AS day,
+SELECT e.ticket_id, (e.at AT TIME ZONE CAST(:tz AS text))::date AS day,
   coalesce(e.unit_code, '') AS unit, d.county, d.town, d.channel, d.category, d.request_type,
   {counters},
   CASE WHEN {_first} THEN least(floor(coalesce((e.payload->>'duration_seconds')::float, 0) / 1800), 9999)::int
   END AS bucket
 FROM ticket_event e JOIN {dims} d ON d.ticket_id = e.ticket_id
-WHERE e.kind IN ({kinds}) AND {where}"""
+WHERE e.kind IN {sql_list(COUNTED_KINDS)} AND {where}"""
 
 
 TICKET_DIMS = """(SELECT id AS ticket_id, coalesce(county_code, '') AS county, coalesce(town_code, '') AS town,
     channel_code AS channel, coalesce(category_code, '') AS category, request_type FROM ticket)"""
+
+
+def tz_param(tz: str | None = None) -> dict[str, str]:
+    """The :tz parameter of facts_sql: the zone whose calendar days the facts fall on."""
+    return {"tz": tz or get_settings().timezone}

@@ -6,10 +6,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from models.stats import COUNTERS, DIMENSIONS
-from service.pipeline.stats.facts import TICKET_DIMS, facts_sql
+from service.pipeline.stats.facts import TICKET_DIMS, facts_sql, tz_param
+from service.unit_of_work import UnitOfWork
 
 TRENDS = ("day", "week", "month")
 BUCKET_HOURS = 0.5
@@ -106,7 +106,7 @@ def _spans(start: date, end: date, months: bool) -> list[tuple[str, date, date]]
 _TABLES = {"day": ("stat_daily", "stat_duration"), "month": ("stat_monthly", "stat_duration_monthly")}
 
 
-def from_rollups(session: Session, *, start: date, end: date, dim: str, value: str | None, group_dim: str | None,
+def from_rollups(session: UnitOfWork, *, start: date, end: date, dim: str, value: str | None, group_dim: str | None,
                  trend: str | None, durations: bool = True) -> Cells:
     """Cells keyed by group value or trend bucket, read from the rollups.
 
@@ -138,23 +138,24 @@ def from_rollups(session: Session, *, start: date, end: date, dim: str, value: s
                  keyed(histograms, "bucket, n") if durations else None)
 
 
-def direct(session: Session, *, start: date, end: date, unit: str | None, group_dim: str | None,
-           trend: str | None, tz: str = "Asia/Shanghai", durations: bool = True) -> Cells:
+def direct(session: UnitOfWork, *, start: date, end: date, unit: str | None, group_dim: str | None,
+           trend: str | None, tz: str | None = None, durations: bool = True) -> Cells:
     """The same cells by a direct GROUP BY over the events (the baseline, and the check of the rollups)."""
-    zone = ZoneInfo(tz)
+    params = tz_param(tz)
+    zone = ZoneInfo(params["tz"])
     lo = datetime.combine(start, time(0), zone)
     hi = datetime.combine(end + timedelta(days=1), time(0), zone)
     key = f"f.{group_dim}" if group_dim else _bucket_expr(trend, "f.day")
     unit_clause = " AND coalesce(e.unit_code, '') = :unit" if unit is not None else ""
     facts = facts_sql(TICKET_DIMS, f"e.at >= :lo AND e.at < :hi{unit_clause}")
     sums = ", ".join(f"sum(f.{c})::bigint AS {c}" for c in COUNTERS)
-    return _read(session, {"lo": lo, "hi": hi, "unit": unit},
+    return _read(session, {**params, "lo": lo, "hi": hi, "unit": unit},
                  f"SELECT {key} AS k, {sums} FROM ({facts}) f GROUP BY 1",
                  f"SELECT {key} AS k, f.bucket, count(*) AS n FROM ({facts}) f WHERE f.bucket IS NOT NULL GROUP BY 1, 2"
                  if durations else None)
 
 
-def _read(session: Session, params: dict, counters_sql: str, histogram_sql: str | None) -> Cells:
+def _read(session: UnitOfWork, params: dict, counters_sql: str, histogram_sql: str | None) -> Cells:
     """Cells from rows (k, counters...) and (k, bucket, n); a key may come in several rows (they add up)."""
     cells = Cells()
     for row in session.execute(text(counters_sql), params).all():  # all(): one fetch, not one per row
@@ -165,7 +166,7 @@ def _read(session: Session, params: dict, counters_sql: str, histogram_sql: str 
     return cells
 
 
-def summary(session: Session, *, start: date, end: date, group_by: str | None = None, trend: str | None = None,
+def summary(session: UnitOfWork, *, start: date, end: date, group_by: str | None = None, trend: str | None = None,
             unit: str | None = None, use_rollups: bool = True, group_durations: bool = False) -> dict:
     """Totals for the period, plus groups (by one dimension) and a trend (by day, week or month).
 

@@ -23,10 +23,11 @@ statements, the monthly ones (a month = the sum of its days).
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from models.stats import COUNTERS, DIMENSIONS
-from service.pipeline.stats.facts import COUNTED_KINDS, TICKET_DIMS, facts_sql
+from models.enums import sql_list
+from service.pipeline.stats.facts import COUNTED_KINDS, TICKET_DIMS, facts_sql, tz_param
+from service.unit_of_work import UnitOfWork
 
 REFRESH_LOCK = 727_274_001  # one refresher at a time: two would both subtract the same old contribution
 
@@ -57,7 +58,7 @@ def _upsert(table: str, key: str, fresh: bool) -> str:
     return f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in cols)
 
 
-def _apply(session: Session, facts: str, fresh: bool = False) -> None:
+def _apply(session: UnitOfWork, facts: str, fresh: bool = False) -> None:
     """Add the signed fact rows of `facts` into the daily rollups, and the same sums into the monthly ones.
 
     The facts are written once to a temporary table and analysed, so that the planner knows how few days
@@ -68,7 +69,7 @@ def _apply(session: Session, facts: str, fresh: bool = False) -> None:
         CREATE TEMP TABLE stat_fact ON COMMIT DROP AS
         SELECT f.day, f.unit, f.county, f.town, f.channel, f.category, f.request_type, {_SIGNED},
                f.bucket, f.sign::smallint AS sign
-        FROM ({facts}) f"""))
+        FROM ({facts}) f"""), tz_param())
     session.execute(text("ANALYZE stat_fact"))
     session.execute(text(f"""
         WITH delta AS MATERIALIZED (
@@ -99,7 +100,7 @@ def _apply(session: Session, facts: str, fresh: bool = False) -> None:
 
 # The events a ticket's contribution is computed from: the listed ones (before lists, those up to the last id).
 _COUNTED = "(e.id = ANY(d.counted) OR (d.counted IS NULL AND e.id <= d.last_event_id))"
-_KINDS = ", ".join(f"'{k}'" for k in COUNTED_KINDS)
+_KINDS = sql_list(COUNTED_KINDS)
 
 
 def _lists(dims: str, every_ticket: bool = False) -> str:
@@ -107,10 +108,10 @@ def _lists(dims: str, every_ticket: bool = False) -> str:
     A few tickets look their events up by index; every ticket (rebuild) reads the events once, grouped."""
     if every_ticket:
         events = f"""LEFT JOIN (SELECT ticket_id, array_agg(id) AS counted, max(id) AS last_event_id
-            FROM ticket_event WHERE kind IN ({_KINDS}) GROUP BY ticket_id) e USING (ticket_id)"""
+            FROM ticket_event WHERE kind IN {_KINDS} GROUP BY ticket_id) e USING (ticket_id)"""
     else:
         events = f"""LEFT JOIN LATERAL (SELECT array_agg(e.id) AS counted, max(e.id) AS last_event_id
-            FROM ticket_event e WHERE e.ticket_id = d.ticket_id AND e.kind IN ({_KINDS})) e ON true"""
+            FROM ticket_event e WHERE e.ticket_id = d.ticket_id AND e.kind IN {_KINDS}) e ON true"""
     return f"""
         SELECT d.*, coalesce(e.counted, '{{}}') AS counted, coalesce(e.last_event_id, 0) AS last_event_id
         FROM {dims} d {events}"""
@@ -121,7 +122,7 @@ _RECORD_UPDATE = """ON CONFLICT (ticket_id) DO UPDATE SET county = excluded.coun
     last_event_id = excluded.last_event_id, counted = excluded.counted"""
 
 
-def _record(session: Session, fresh: bool) -> None:
+def _record(session: UnitOfWork, fresh: bool) -> None:
     """Write stat_now's dimensions and lists as what its tickets are counted under."""
     session.execute(text(f"""
         INSERT INTO stat_ticket (ticket_id, county, town, channel, category, request_type, last_event_id, counted)
@@ -129,7 +130,7 @@ def _record(session: Session, fresh: bool) -> None:
         {"" if fresh else _RECORD_UPDATE}"""))
 
 
-def refresh(session: Session, batch: int = 2000, wait: bool = False) -> int:
+def refresh(session: UnitOfWork, batch: int = 2000, wait: bool = False) -> int:
     """Bring the rollups up to date for one batch of queued tickets; returns how many tickets.
 
     Another refresh running: returns 0 at once, or with `wait` waits for it to commit, then goes on."""
@@ -156,7 +157,7 @@ def refresh(session: Session, batch: int = 2000, wait: bool = False) -> int:
     return count
 
 
-def rebuild(session: Session) -> None:
+def rebuild(session: UnitOfWork) -> None:
     """Recompute every rollup from the whole event history (after a bulk load, or to repair)."""
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK})
     session.execute(text("TRUNCATE stat_daily, stat_duration, stat_monthly, stat_duration_monthly, stat_ticket, "
@@ -168,6 +169,6 @@ def rebuild(session: Session) -> None:
     session.execute(text("DROP TABLE stat_now"))
 
 
-def backlog(session: Session) -> int:
+def backlog(session: UnitOfWork) -> int:
     """Queued refreshes not yet applied."""
     return session.scalar(text("SELECT count(*) FROM stat_queue"))

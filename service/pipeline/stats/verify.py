@@ -11,11 +11,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from models.stats import COUNTERS
 from service.pipeline.stats.rollup import _COUNTED, _DIM, _VALUE, _grouping_sets
-from service.pipeline.stats.facts import TICKET_DIMS, facts_sql
+from service.pipeline.stats.facts import TICKET_DIMS, facts_sql, tz_param
+from service.unit_of_work import UnitOfWork
 
 _PENDING = "EXISTS (SELECT FROM stat_queue q WHERE q.ticket_id = {}.ticket_id)"
 _MONTH = "date_trunc('month', day::timestamp)::date"
@@ -38,7 +38,7 @@ class Drift:
                 f"rollup {self.rollup}, direct {self.direct}")
 
 
-def _compare(session: Session, table: str, key: str, direct: str, where: str, params: dict,
+def _compare(session: UnitOfWork, table: str, key: str, direct: str, where: str, params: dict,
              items: tuple[str, ...], bucket: bool) -> list[Drift]:
     """Rows of `table` (restricted by `where`) FULL JOINed with the direct rows, the differing items as Drifts."""
     keys = f"dim, value, {key}" + (", bucket" if bucket else "")
@@ -57,14 +57,14 @@ def _compare(session: Session, table: str, key: str, direct: str, where: str, pa
     return out
 
 
-def verify(session: Session, start: date | None = None, end: date | None = None,
-           tz: str = "Asia/Shanghai") -> list[Drift]:
+def verify(session: UnitOfWork, start: date | None = None, end: date | None = None,
+           tz: str | None = None) -> list[Drift]:
     """Every cell of the days of [start, end] (open ends: all of history) and of the whole calendar months
     in it whose rollup differs from the direct count. Rolls back what the session had; reads one snapshot."""
     session.rollback()
     session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    zone = ZoneInfo(tz)
-    params: dict = {}
+    params: dict = tz_param(tz)
+    zone = ZoneInfo(params["tz"])
     at, day, month = ["true"], ["true"], ["true"]
     if start is not None:
         params["lo"], params["d0"] = datetime.combine(start, time(0), zone), start

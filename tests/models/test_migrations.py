@@ -1,0 +1,47 @@
+"""Migrations applied to a database that already holds tickets."""
+from __future__ import annotations
+
+import os
+import uuid
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from service.db import admin_url
+from service.domain.textsearch import tokens
+from service.migrate import upgrade
+
+
+def test_ticket_tokens_are_filled_for_earlier_tickets_and_the_sql_tokenizer_is_gone():
+    base = os.environ["HOTLINE_DATABASE_URL"]
+    name = f"hotline_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    try:
+        upgrade(url, "0011")
+        texts = [("厂区突然停电", "今天上午变压器跳闸，ABC线停工。"), ("招工难", "")]
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO channel (code, label, description) VALUES ('hotline_96666', '96666', '')"))
+            ent = conn.execute(text("INSERT INTO enterprise (uscc, name) VALUES ('91330382MA2AAAAA0X', '甲公司') "
+                                    "RETURNING id")).scalar()
+            for i, (title, description) in enumerate(texts):
+                conn.execute(text(
+                    "INSERT INTO ticket (number, channel_code, enterprise_id, enterprise_name, uscc, contact_name, "
+                    "contact_phone, request_type, urgency, title, description, search_vector, status) VALUES "
+                    "(:n, 'hotline_96666', :e, '甲公司', '91330382MA2AAAAA0X', '王', '13800000000', 'help', "
+                    "'normal', :t, :d, to_tsvector('simple', ''), 'new')"), {"n": f"T{i}", "e": ent, "t": title,
+                                                                              "d": description})
+        upgrade(url)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT tokens FROM ticket ORDER BY number")).scalars().all()
+            functions = conn.execute(text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'hotline_%'")).scalar()
+        assert stored == [list(dict.fromkeys(tokens(f"{t} {d}"))) for t, d in texts]
+        assert functions == 0
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
