@@ -311,8 +311,7 @@ def verify_stats(
     """Compare the statistics rollups with a direct count of the events; print the differing cells (exit 1)."""
     from datetime import date
 
-    from service.pipeline.stats.verify import verify
-    from workers.jobs import report_stats_drift
+    from service.pipeline.stats.verify import report_stats_drift, verify
 
     try:
         first, last = (value and date.fromisoformat(value) for value in (start, end))
@@ -332,10 +331,14 @@ def verify_stats(
 @ops_app.command("sweep")
 def sweep() -> None:
     """Raise due 催办 / 督办 flags now (the scheduler does this every sweep interval)."""
-    from workers.jobs import raise_flags
+    from service.db import unit
+    from service.pipeline.sweeps import raise_flags
 
     _configure_servers()
-    typer.echo(json.dumps(raise_flags(), ensure_ascii=False))
+    with unit() as uow:
+        counts = raise_flags(uow)
+        uow.commit()  # then the notifications it queued are delivered
+    typer.echo(json.dumps(counts, ensure_ascii=False))
 
 
 @ops_app.command("retry-notifications")

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     dedupe_days: int = 30
     dedupe_min_similarity: float = Field(0.35, ge=0, le=1)
     dedupe_max_tokens: int = Field(256, ge=1, le=100_000)
+    search_max_tokens: int = Field(2000, ge=1, le=100_000)
 
     # Routing rules: None means the rule files shipped in routing_rules/rules; the files are looked at for
     # changes at most this often.

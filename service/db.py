@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
 from service.aio import PerLoop
@@ -73,8 +75,24 @@ def _pool_rules() -> dict:
 
 def _create_async_engine() -> AsyncEngine:
     settings = get_settings()
-    return create_async_engine(database_url(), pool_size=settings.db_async_pool_size,
-                               max_overflow=settings.db_async_max_overflow, **_pool_rules())
+    engine = create_async_engine(database_url(), pool_size=settings.db_async_pool_size,
+                                 max_overflow=settings.db_async_max_overflow,
+                                 **{**_pool_rules(), "pool_pre_ping": False})
+    event.listen(engine.sync_engine.pool, "checkout", _closed_by_server)
+    return engine
+
+
+def _closed_by_server(dbapi_connection, record, proxy) -> None:
+    """The event loop's pool checks a connection before use without a round trip (intake's hot path pays no
+    ping): an idle connection whose socket is readable has heard from the server, which only speaks unasked to
+    end the session (a restart, a fail-over, pg_terminate_backend). The pool then discards it and takes another."""
+    pgconn = dbapi_connection.driver_connection.pgconn
+    try:
+        readable = select.select([pgconn.socket], [], [], 0)[0]
+    except (OSError, ValueError):  # the socket is already gone
+        readable = True
+    if readable:
+        raise DisconnectionError("the server closed this connection")
 
 
 _async_engines: PerLoop[AsyncEngine] = PerLoop(_create_async_engine, AsyncEngine.dispose)
@@ -103,10 +121,39 @@ def session_factory() -> sessionmaker[UnitOfWork]:
 
 @contextmanager
 def unit() -> Iterator[UnitOfWork]:
-    """The edge of a job or a command: one unit of work; the caller commits, leaving without a commit rolls
-    back (and drops the effects)."""
+    """The edge of a job or a command (and of a request that works on a thread): one unit of work; the caller
+    commits, leaving without a commit rolls back (and drops the effects)."""
     with session_factory()() as uow:
         yield uow
+
+
+@asynccontextmanager
+async def async_unit(*, single_statement: bool = False) -> AsyncIterator[AsyncSession]:
+    """The edge of a request served on the event loop (intake): one unit of work, the same UnitOfWork and the
+    same pipeline functions (`await unit.run_sync(fn, ...)` runs them on the loop, psycopg's asyncio connection
+    underneath), with no thread hop. Its commit holds the effects; the edge runs them on the loop with
+    `service.effects.run_all_async(unit.sync_session.take_held())`, so a slow Redis never blocks the loop.
+
+    `single_statement`: the caller knows the unit writes with one statement (an intake with nothing else to do in
+    the same transaction), which is a transaction of its own: the connection runs in autocommit and no BEGIN and
+    COMMIT round trips are spent around it."""
+    engine = await async_engine()
+    if single_statement:
+        engine = _autocommit(engine)
+    async with AsyncSession(bind=engine, sync_session_class=UnitOfWork, expire_on_commit=False) as unit:
+        unit.sync_session.hold_effects = True
+        yield unit
+
+
+_autocommit_engines: dict[int, AsyncEngine] = {}
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The engine (same pool) with its connections in autocommit while a unit holds one; made once per engine."""
+    key = id(engine)
+    if key not in _autocommit_engines or _autocommit_engines[key].sync_engine.pool is not engine.sync_engine.pool:
+        _autocommit_engines[key] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return _autocommit_engines[key]
 
 
 def reset_engine() -> None:
@@ -115,6 +162,7 @@ def reset_engine() -> None:
         engine.dispose()
     _engines.clear()
     _session_factory.cache_clear()
+    _autocommit_engines.clear()
     _async_engines.reset()
 
 

@@ -7,6 +7,7 @@ database (the scheduler's sweeps enqueue what was lost, the statistics refresh o
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ class Effect(ABC):
     def run(self) -> None:
         """Do it (enqueue, count); a Redis outage is logged by the queue code, not raised."""
 
+    async def run_async(self) -> None:
+        """The same from the event loop: on a thread unless the effect has a way that does not block."""
+        await asyncio.to_thread(self.run)
+
 
 @dataclass(frozen=True)
 class RouteNewTickets(Effect):
@@ -30,6 +35,9 @@ class RouteNewTickets(Effect):
 
     def run(self) -> None:
         queues.request_routing_safely()
+
+    async def run_async(self) -> None:
+        await queues.request_routing_async()
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,9 @@ class RefreshStats(Effect):
     def run(self) -> None:
         queues.enqueue_stats_refresh_soon()
 
+    async def run_async(self) -> None:
+        await queues.enqueue_stats_refresh_soon_async()
+
 
 @dataclass(frozen=True)
 class RunExport(Effect):
@@ -79,7 +90,15 @@ class RunImport(Effect):
 
 
 @dataclass(frozen=True)
-class TicketReceived(Effect):
+class Counted(Effect):
+    """A metric to count: in memory, done at once wherever it runs."""
+
+    async def run_async(self) -> None:
+        self.run()
+
+
+@dataclass(frozen=True)
+class TicketReceived(Counted):
     """hotline_tickets_received_total: one new ticket."""
 
     ticket_id: int
@@ -91,7 +110,7 @@ class TicketReceived(Effect):
 
 
 @dataclass(frozen=True)
-class TicketResolved(Effect):
+class TicketResolved(Counted):
     """hotline_tickets_resolved_total and the resolution-time histogram: a ticket's first resolution."""
 
     ticket_id: int
@@ -105,7 +124,7 @@ class TicketResolved(Effect):
 
 
 @dataclass(frozen=True)
-class RoutingDecided(Effect):
+class RoutingDecided(Counted):
     """hotline_routing_decisions_total: one routing decision, by rule (or no_match)."""
 
     ticket_id: int
@@ -120,5 +139,21 @@ def run_all(effects: list[Effect]) -> None:
     for effect in dict.fromkeys(effects):
         try:
             effect.run()
+        except Exception:
+            log.exception("after-commit effect %r failed", effect)
+
+
+async def run_all_async(effects: list[Effect]) -> None:
+    """run_all from the event loop; an intake's two requests (routing, statistics) share one round trip."""
+    effects = list(dict.fromkeys(effects))
+    if RouteNewTickets() in effects and RefreshStats() in effects:
+        effects = [e for e in effects if e not in (RouteNewTickets(), RefreshStats())]
+        try:
+            await queues.request_routing_and_stats_async()
+        except Exception:
+            log.exception("after-commit effects (routing, statistics) failed")
+    for effect in effects:
+        try:
+            await effect.run_async()
         except Exception:
             log.exception("after-commit effect %r failed", effect)

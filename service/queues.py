@@ -251,6 +251,27 @@ async def enqueue_stats_refresh_soon_async() -> None:
     await asyncio.to_thread(_safely, "a statistics refresh", _send_stats_job)
 
 
+async def request_routing_and_stats_async() -> None:
+    """request_routing_async and enqueue_stats_refresh_soon_async in one round trip to Redis (what every intake
+    asks for): both flags are written in one pipeline on the loop; a job is enqueued on a thread only for a flag
+    that was not already up (once per burst). A Redis outage is logged, not raised."""
+    job = _new_route_job_id()
+    keys, args = _claim_args(job)
+    try:
+        conn = await _async_connections.get()
+        route, stats = await (conn.pipeline(transaction=False)
+                              .eval(_CLAIM_ROUTE_WANTED, len(keys), *keys, *args)
+                              .set(_stats_keys()[0], 1, nx=True, ex=get_settings().stats_wanted_seconds)
+                              .execute())
+    except REDIS_DOWN as exc:
+        log.warning("could not enqueue routing and a statistics refresh (%s); the sweep and the scheduler will", exc)
+        return
+    if route:
+        await asyncio.to_thread(_safely, "routing of new tickets", _send_route_job, job)
+    if stats:
+        await asyncio.to_thread(_safely, "a statistics refresh", _send_stats_job)
+
+
 def stats_refresh_started(conn: redis.Redis | None = None) -> None:
     """Called by the refresh job before it reads the queue: a change committed after this asks for the next job."""
     wanted, started = _stats_keys()

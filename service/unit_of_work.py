@@ -31,6 +31,8 @@ class UnitOfWork(Session):
         super().__init__(*args, **kwargs)
         self.effects: list[Effect] = []
         self.transitions: list[Transition] = []
+        self.hold_effects = False  # an edge on the event loop runs them itself (service.db.async_unit)
+        self._held: list[Effect] = []
         self._savepoints: dict[SessionTransaction, tuple[int, int]] = {}
 
     def add_effect(self, *effects: Effect) -> None:
@@ -38,12 +40,21 @@ class UnitOfWork(Session):
         self.effects.extend(effects)
 
     def commit(self) -> None:
-        """Commit, then run the effects collected so far; a failing effect never undoes the commit."""
+        """Commit, then run the effects collected so far (or hold them for an edge on the event loop); a failing
+        effect never undoes the commit."""
         super().commit()
         effects, self.effects = self.effects, []
         self.transitions.clear()
         self._savepoints.clear()
-        run_all(effects)
+        if self.hold_effects:
+            self._held.extend(effects)
+        else:
+            run_all(effects)
+
+    def take_held(self) -> list[Effect]:
+        """The effects of the commits so far, for the edge to run (hold_effects)."""
+        held, self._held = self._held, []
+        return held
 
     def rollback(self) -> None:
         self._drop()

@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 
 from service import db
 from service.config import get_settings
-from service.metrics import record_stats_verification, timed_job
+from service.metrics import timed_job
 from service.pipeline import notify, route, sweeps
 from service.security import egress
 from service.pipeline.excel import jobs as excel
 from service.pipeline.stats import rollup as stats
 from service.pipeline.stats import verify as stats_verify
+from service.pipeline.stats.verify import report_stats_drift
 from service.errors import DomainError
 from service.pipeline.excel import import_job as excel_import_job
 from service import queues
@@ -83,9 +84,7 @@ def raise_flags() -> dict:
     """The 催办 / 督办 sweep (safe to run twice or on two schedulers)."""
     with db.unit() as session:
         counts = sweeps.raise_flags(session)
-        session.commit()
-    if counts["notifications"]:
-        queues.enqueue_delivery()
+        session.commit()  # then the notifications it queued are delivered
     return counts
 
 
@@ -155,17 +154,6 @@ def enqueue_daily_stats_verify(now: datetime | None = None) -> bool:
         "workers.jobs.verify_stats", job_id=queues.job_id(f"stats-verify-{local.date()}"),
         job_timeout=settings.stats_verify_timeout_seconds, result_ttl=7 * 86400, failure_ttl=7 * 86400)
     return True
-
-
-def report_stats_drift(drifts: list) -> None:
-    """A drift is a warning in the log and the hotline_stats_drift_cells gauge, never silent."""
-    if drifts:
-        log.warning("statistics drift: %d rollup cell(s) differ from a direct count, e.g. %s; "
-                    "`hotline ops verify-stats` lists them, stats.rebuild repairs them",
-                    len(drifts), "; ".join(str(d) for d in drifts[:5]))
-    else:
-        log.info("statistics verified: the rollups equal a direct count")
-    record_stats_verification(len(drifts))
 
 
 @timed_job("run_export")

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -38,5 +37,5 @@ async def bangqiyun(
         push = BangqiyunPush.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
-    return await run_in_threadpool(register, push, channel="bangqiyun", external_id=push.id, user=None,
-                                   unit_code=None, system="bangqiyun")
+    return await register(push, channel="bangqiyun", external_id=push.id, user=None, unit_code=None,
+                          system="bangqiyun")

@@ -9,7 +9,8 @@ from models import Role, TicketClock, User
 from service.api import present
 from service.api.deps import CurrentUser, require
 from service.config import get_settings
-from service.db import SessionDep, unit
+from service.db import SessionDep, async_unit
+from service.effects import run_all_async
 from service.errors import Forbidden
 from service.api.filters import ticket_filter
 from service.domain import audit, events, tickets
@@ -32,27 +33,36 @@ def registering_unit(user: User) -> str | None:
     return user.unit_code
 
 
-def register(data, *, channel: str, external_id: str | None, user: User | None, unit_code: str | None,
-             system: str = "intake") -> Response:
-    """Every intake edge (this router, 帮企云): one unit of work around intake.register; 201 (new) or 200 (already
-    registered) with the ticket and its possible duplicates as JSON."""
-    with unit() as uow:
-        registered = intake.register(uow, data, channel=channel, external_id=external_id, user=user,
-                                     registered_by_unit=unit_code, system=system)
-        uow.commit()
-        # The registering caller typed the phone: shown in full (if its role may), with no audit row on this path.
-        out = present.ticket_out(registered.ticket, uow, TicketCreated, user=user, full_contact=True,
-                                 possible_duplicates=[present.duplicate_out(d) for d in registered.duplicates])
+async def register(data, *, channel: str, external_id: str | None, user: User | None, unit_code: str | None,
+                   system: str = "intake") -> Response:
+    """Every intake edge (this router, 帮企云): one unit of work around intake.register, on the event loop; 201
+    (new) or 200 (already registered) with the ticket and its possible duplicates as JSON. A ticket with nothing
+    else to do in its transaction (no instant answer) is one statement in autocommit."""
+    async with async_unit(single_statement=not getattr(data, "instant_answer", None)) as unit:
+        created, body = await unit.run_sync(_register, data, channel=channel, external_id=external_id, user=user,
+                                            unit_code=unit_code, system=system)
+        await run_all_async(unit.sync_session.take_held())
+    return Response(body, media_type="application/json",
+                    status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _register(uow, data, *, channel: str, external_id: str | None, user: User | None, unit_code: str | None,
+              system: str) -> tuple[bool, str]:
+    registered = intake.register(uow, data, channel=channel, external_id=external_id, user=user,
+                                 registered_by_unit=unit_code, system=system)
+    uow.commit()
+    # The registering caller typed the phone: shown in full (if its role may), with no audit row on this path.
+    out = present.ticket_out(registered.ticket, uow, TicketCreated, user=user, full_contact=True,
+                             possible_duplicates=[present.duplicate_out(d) for d in registered.duplicates])
     # Built and checked once here; handing FastAPI the finished JSON spares it validating the answer again.
-    return Response(out.model_dump_json(), media_type="application/json",
-                    status_code=status.HTTP_201_CREATED if registered.created else status.HTTP_200_OK)
+    return registered.created, out.model_dump_json()
 
 
 @router.post("", response_model=TicketCreated, status_code=201,
              responses={200: {"description": "already registered under this (channel, external_id)"}})
-def create(body: TicketCreate, user: Registrar) -> Response:
+async def create(body: TicketCreate, user: Registrar) -> Response:
     """Register a problem from any channel. Replaying the same (channel, external_id) returns the first ticket."""
-    return register(body, channel=body.channel, external_id=body.external_id, user=user,
+    return await register(body, channel=body.channel, external_id=body.external_id, user=user,
                     unit_code=registering_unit(user))
 
 

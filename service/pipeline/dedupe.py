@@ -13,7 +13,8 @@ from service.domain.tickets import visible_to
 from service.pipeline.workflow import Action, check
 from service.unit_of_work import UnitOfWork
 
-CANDIDATE_LIMIT = 50
+CANDIDATE_LIMIT = 50  # the enterprise's most recent tickets a new one is compared with
+SHOWN_LIMIT = 5  # possible duplicates an intake answer lists
 
 
 @dataclass(frozen=True)
@@ -24,24 +25,6 @@ class PossibleDuplicate:
     status: str
     category_code: str | None
     similarity: float
-
-
-def ranked(scored) -> list[PossibleDuplicate]:
-    """Scored tickets (id, number, title, status, category_code, similarity), newest first, as possible
-    duplicates: similarity rounded to 3 places, most similar first (the newest first among equals)."""
-    found = [PossibleDuplicate(c.id, c.number, c.title, c.status, c.category_code, round(c.similarity, 3))
-             for c in scored]
-    found.sort(key=lambda d: -d.similarity)
-    return found
-
-
-def still_open(similar: list[PossibleDuplicate], ticket, limit: int = 5) -> list[PossibleDuplicate]:
-    """Of a ticket's similar earlier tickets, its possible duplicates: the open ones of the same category (any,
-    when the ticket has none yet), most similar first."""
-    open_values = {s.value for s in OPEN_STATUSES}
-    return [d for d in similar
-            if d.status in open_values
-            and (not ticket.category_code or d.category_code == ticket.category_code)][:limit]
 
 
 def _lock(session: UnitOfWork, ticket_id: int) -> Ticket:

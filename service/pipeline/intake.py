@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import literal_column, select, text
 from sqlalchemy.dialects import postgresql
 
-from models import EventKind, Role, Ticket, TicketStatus, User
+from models import OPEN_STATUSES, EventKind, Role, Ticket, TicketStatus, User
+from models.enums import sql_list
 from service.config import get_settings
 from service.effects import RefreshStats, RouteNewTickets, TicketReceived
 from service.errors import field_error
@@ -18,7 +19,7 @@ from service.pipeline import clocks, dedupe, resolution
 from service.domain import events
 from service.domain.reference import reference
 from service.domain.tickets import handler_sees
-from service.domain.textsearch import token_string, tokens
+from service.domain.textsearch import tokens
 from service.schemas.ticket import TicketFields
 from service.unit_of_work import UnitOfWork
 
@@ -26,9 +27,10 @@ from service.unit_of_work import UnitOfWork
 _UNREAD = ("search_vector", "tokens")
 
 
-def _ticket_columns() -> list[str]:
+@lru_cache
+def _ticket_columns() -> tuple[str, ...]:
     """Every column of ticket but the deferred ones (search vector, tokens)."""
-    return [c.name for c in Ticket.__table__.columns if c.name not in _UNREAD]
+    return tuple(c.name for c in Ticket.__table__.columns if c.name not in _UNREAD)
 
 
 def _returned_columns() -> list[str]:
@@ -48,13 +50,14 @@ def _statement():
     hash join over all the candidates' tokens, so the cost is linear in their number; no text is tokenized in
     the database); inserts the ticket with its tokens, its `created` event (with the repeat flag) and its clocks, or
     nothing when (channel, external_id) is already taken (concurrent replays wait on the unique index, then find
-    the winner's row); and returns the database's own values of the new ticket with the similar tickets the
-    caller may see.
+    the winner's row); and returns the database's own values of the new ticket with its possible duplicates: the
+    similar tickets the caller may see that are still open and of the same category (any, when the new ticket
+    has none), most similar first (the newest first among equals), at most `shown`.
     """
     # text(): data-modifying CTEs chained on each other's RETURNING, ON CONFLICT on a partial index and a LATERAL
     # scoring subquery in one round trip, which Core would build per call at a cost above running it.
     returned = ", ".join([*_returned_columns(), "county_code", "town_code", "enterprise_id"])
-    return text(f"""
+    return text(_compact(f"""
         WITH ent AS (
             INSERT INTO enterprise (uscc, name, county_code, town_code, chain_code, tier_code, above_scale)
             VALUES (:uscc, :name, :county, :town, :chain, :tier, :above_scale)
@@ -113,8 +116,19 @@ def _statement():
                                       segments)
             SELECT id, :total_seconds, :accept_seconds, :handle_seconds, :paused_seconds,
                    CAST(:segments AS jsonb) FROM t)
-        SELECT t.*, (SELECT coalesce(json_agg(a ORDER BY a.id DESC) FILTER (WHERE a.visible), '[]') FROM alike a)
-               AS alike FROM t""")
+        SELECT t.*, (SELECT coalesce(json_agg(d ORDER BY d.similarity DESC, d.id DESC), '[]') FROM (
+                         SELECT id, number, title, status, category_code, round(similarity::numeric, 3) AS similarity
+                         FROM alike
+                         WHERE visible AND status IN {sql_list(OPEN_STATUSES)}
+                               AND (CAST(:category AS varchar) IS NULL OR category_code = :category)
+                         ORDER BY 6 DESC, id DESC LIMIT :shown) d) AS duplicates
+        FROM t"""))
+
+
+def _compact(sql: str) -> str:
+    """The statement on one line: under psycopg's 4 KiB limit for caching a query's conversion (above it, every
+    execution parses the text again)."""
+    return " ".join(sql.split())
 
 
 def _seen_by_viewer() -> str:
@@ -167,8 +181,7 @@ def register(uow: UnitOfWork, data: TicketFields, *, channel: str, external_id: 
     if row is None:
         existing = uow.scalar(select(Ticket).where(Ticket.channel_code == channel, Ticket.external_id == external_id))
         return Registered(existing, created=False)
-    ticket, found = _inserted(row, given)
-    duplicates = dedupe.still_open(found, ticket)
+    ticket, duplicates = _inserted(row, given)
     uow.add_effect(TicketReceived(ticket.id, channel, data.category or ""), RefreshStats())
     answer = getattr(data, "instant_answer", None)
     if answer:
@@ -186,9 +199,12 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
     handler = user.unit_code if user is not None and user.role == Role.HANDLER.value else None
     ent = data.enterprise
     text_ = f"{data.title} {data.description}"
-    # Stored: the duplicate check never tokenizes an earlier ticket. At most dedupe_max_tokens (title first), which
-    # bounds what one check compares however long the texts are.
-    text_tokens = list(dict.fromkeys(tokens(text_)))[:settings.dedupe_max_tokens]
+    # Tokenized once. Stored for the duplicate check (which never tokenizes an earlier ticket): at most
+    # dedupe_max_tokens, title first, which bounds what one check compares however long the texts are. Indexed for
+    # search with the enterprise's name: at most search_max_tokens, which bounds what one intake adds to the index.
+    distinct = list(dict.fromkeys(tokens(text_)))
+    text_tokens = distinct[:settings.dedupe_max_tokens]
+    search_tokens = " ".join(dict.fromkeys([*distinct[:settings.search_max_tokens], *tokens(ent.name)]))
     clock = clocks.Clocks().as_row()
     given = {"channel_code": channel, "external_id": external_id, "enterprise_name": ent.name, "uscc": ent.uscc,
              "contact_name": data.contact.name, "contact_phone": data.contact.phone,
@@ -201,10 +217,11 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
         "tokens": text_tokens, "token_count": len(text_tokens), "created_kind": EventKind.CREATED.value,
         "days": settings.dedupe_days,
         "candidates": dedupe.CANDIDATE_LIMIT, "min_similarity": settings.dedupe_min_similarity,
+        "shown": dedupe.SHOWN_LIMIT,
         "tz": settings.timezone, "channel": channel, "external_id": external_id,
         "contact_name": data.contact.name, "contact_phone": data.contact.phone,
         "request_type": data.request_type.value, "category": data.category, "urgency": data.urgency.value,
-        "title": data.title, "description": data.description, "search_tokens": token_string(f"{text_} {ent.name}"),
+        "title": data.title, "description": data.description, "search_tokens": search_tokens,
         "status": given["status"], "unit": registered_by_unit, "created_by": given["created_by_id"],
         "received_at": data.received_at, "actor": events.actor_name(user, system),
         "event_unit": registered_by_unit if registered_by_unit is not None else (user.unit_code if user else None),
@@ -218,5 +235,6 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
 def _inserted(row, given: dict) -> tuple[SimpleNamespace, list[dedupe.PossibleDuplicate]]:
     """The new ticket (every column: the request's values, the database's) and its similar earlier tickets."""
     values = dict(row._mapping)
-    found = dedupe.ranked([SimpleNamespace(**s) for s in values.pop("alike")])
-    return SimpleNamespace(**(dict.fromkeys(_ticket_columns()) | given | values)), found
+    duplicates = [dedupe.PossibleDuplicate(d["id"], d["number"], d["title"], d["status"], d["category_code"],
+                                           float(d["similarity"])) for d in values.pop("duplicates")]
+    return SimpleNamespace(**(dict.fromkeys(_ticket_columns()) | given | values)), duplicates

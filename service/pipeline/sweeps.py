@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from models.enums import WORKING_STATUSES, EventKind, TicketStatus, sql_list
+from service.effects import DeliverNotifications
 from service.unit_of_work import UnitOfWork
 
 WORKING = sql_list(WORKING_STATUSES)
@@ -71,4 +72,6 @@ def raise_flags(session: UnitOfWork) -> dict[str, int]:
         row = session.execute(text(_CHAIN.format(update=update)), {"kind": event.value, "event": event.value}).one()
         out[kind] = row.flagged
         out["notifications"] += row.notifications
+    if out["notifications"]:
+        session.add_effect(DeliverNotifications())
     return out

@@ -28,33 +28,34 @@ def test_every_connection_busy_is_503_with_retry_after(client, override_settings
     from service import db
 
     h = login(client, "op")
-    override_settings(db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.3)
-    held = db.get_engine().connect()  # the pool's only connection, like a request in flight
+    override_settings(db_async_pool_size=1, db_pool_timeout_seconds=0.3)
+
+    async def take():
+        return await (await db.async_engine()).connect()
+
+    held = client.portal.call(take)  # on the app's own event loop, like a request in flight
     try:
         r = client.post("/api/v1/tickets", json=ticket_body(), headers=h)
         assert r.status_code == 503 and r.headers["Retry-After"] == "5", r.text
         assert r.json()["error"] == "database_busy"
     finally:
-        held.close()
+        client.portal.call(held.close)
     assert session.scalar(select(func.count()).select_from(Ticket)) == 0
     assert client.post("/api/v1/tickets", json=ticket_body(), headers=h).status_code == 201
 
 
 def test_intake_carries_on_after_the_database_dropped_its_connections(client):
     """A restart or fail-over closes every pooled connection; the next intake checks its connection first."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy import text
 
     from service import db
 
     h = login(client, "op")
     assert client.post("/api/v1/tickets", json=ticket_body(external_id="before"), headers=h).status_code == 201
-    outside = create_engine(db.database_url(), poolclass=NullPool)  # not one of the pool's own connections
-    with outside.connect() as conn:
+    with db.get_engine().connect() as conn:
         dropped = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
-    outside.dispose()
-    assert dropped >= 1  # the pool's idle connection among them
+    assert dropped >= 1  # the event loop's own connection among them
     r = client.post("/api/v1/tickets", json=ticket_body(external_id="after"), headers=h)
     assert r.status_code == 201, r.text
     assert client.get(f"/api/v1/tickets/{r.json()['id']}", headers=h).status_code == 200

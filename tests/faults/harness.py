@@ -170,7 +170,7 @@ def check_invariants(load: Load, routed_within: float = 90.0) -> dict:
 
 
 def assert_rollups_equal_direct(session) -> None:
-    """Leadership's numbers from the rollups equal those counted from the events (as tests/pipeline/test_stats)."""
+    """Leadership's numbers from the rollups equal those counted from the events (as tests/pipeline/stats/test_stats)."""
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     period = {"start": date(today.year, 1, 1), "end": today}
     for group_by in (None, "unit", "channel"):

@@ -158,6 +158,7 @@ def direct(session: UnitOfWork, *, start: date, end: date, unit: str | None, gro
 def _read(session: UnitOfWork, params: dict, counters_sql: str, histogram_sql: str | None) -> Cells:
     """Cells from rows (k, counters...) and (k, bucket, n); a key may come in several rows (they add up)."""
     cells = Cells()
+    # text(): the fact queries are SQL built from the statistics' own fragments (service/pipeline/stats/facts.py).
     for row in session.execute(text(counters_sql), params).all():  # all(): one fetch, not one per row
         cells.add_counters(row[0], row[1:])
     hist = cells.hist

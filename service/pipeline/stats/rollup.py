@@ -22,9 +22,9 @@ statements, the monthly ones (a month = the sum of its days).
 """
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
-from models.stats import COUNTERS, DIMENSIONS
+from models.stats import COUNTERS, DIMENSIONS, StatQueue
 from models.enums import sql_list
 from service.pipeline.stats.facts import COUNTED_KINDS, TICKET_DIMS, facts_sql, tz_param
 from service.unit_of_work import UnitOfWork
@@ -65,6 +65,7 @@ def _apply(session: UnitOfWork, facts: str, fresh: bool = False) -> None:
     and values there are and adds them up in one pass for all grouping sets. Each statement sums them per
     day and dimension value and writes those sums both to the day's rows and, added up per month, to the
     month's rows: a month always equals the sum of its days. `fresh`: the rollups are empty (rebuild)."""
+    # text(): temporary tables, ANALYZE, GROUPING SETS and upserts from a CTE are beyond Core.
     session.execute(text(f"""
         CREATE TEMP TABLE stat_fact ON COMMIT DROP AS
         SELECT f.day, f.unit, f.county, f.town, f.channel, f.category, f.request_type, {_SIGNED},
@@ -124,6 +125,7 @@ _RECORD_UPDATE = """ON CONFLICT (ticket_id) DO UPDATE SET county = excluded.coun
 
 def _record(session: UnitOfWork, fresh: bool) -> None:
     """Write stat_now's dimensions and lists as what its tickets are counted under."""
+    # text(): stat_now is a temporary table of this transaction, with no mapped table to build on.
     session.execute(text(f"""
         INSERT INTO stat_ticket (ticket_id, county, town, channel, category, request_type, last_event_id, counted)
         SELECT ticket_id, county, town, channel, category, request_type, last_event_id, counted FROM stat_now
@@ -135,9 +137,10 @@ def refresh(session: UnitOfWork, batch: int = 2000, wait: bool = False) -> int:
 
     Another refresh running: returns 0 at once, or with `wait` waits for it to commit, then goes on."""
     if wait:
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK})
-    elif not session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK}):
+        session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
+    elif not session.scalar(select(func.pg_try_advisory_xact_lock(REFRESH_LOCK))):
         return 0
+    # text(): the batch lives in temporary tables of this transaction (DDL, DELETE ... RETURNING into one).
     session.execute(text("CREATE TEMP TABLE stat_batch (ticket_id bigint PRIMARY KEY) ON COMMIT DROP"))
     session.execute(text("""
         WITH picked AS (DELETE FROM stat_queue WHERE id IN (
@@ -159,7 +162,8 @@ def refresh(session: UnitOfWork, batch: int = 2000, wait: bool = False) -> int:
 
 def rebuild(session: UnitOfWork) -> None:
     """Recompute every rollup from the whole event history (after a bulk load, or to repair)."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK})
+    session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
+    # text(): TRUNCATE and a temporary table made from a query have no Core construct.
     session.execute(text("TRUNCATE stat_daily, stat_duration, stat_monthly, stat_duration_monthly, stat_ticket, "
                          "stat_queue"))
     # What the queue held is counted below: the lists are read after the truncation, in one snapshot.
@@ -171,4 +175,4 @@ def rebuild(session: UnitOfWork) -> None:
 
 def backlog(session: UnitOfWork) -> int:
     """Queued refreshes not yet applied."""
-    return session.scalar(text("SELECT count(*) FROM stat_queue"))
+    return session.scalar(select(func.count()).select_from(StatQueue))

@@ -6,6 +6,8 @@ every other ticket as a direct count of all its events under its current dimensi
 is drift: a rollup cell that no longer equals the events."""
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -13,9 +15,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from models.stats import COUNTERS
+from service.metrics import record_stats_verification
 from service.pipeline.stats.rollup import _COUNTED, _DIM, _VALUE, _grouping_sets
 from service.pipeline.stats.facts import TICKET_DIMS, facts_sql, tz_param
 from service.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 _PENDING = "EXISTS (SELECT FROM stat_queue q WHERE q.ticket_id = {}.ticket_id)"
 _MONTH = "date_trunc('month', day::timestamp)::date"
@@ -44,6 +49,7 @@ def _compare(session: UnitOfWork, table: str, key: str, direct: str, where: str,
     keys = f"dim, value, {key}" + (", bucket" if bucket else "")
     differ = " OR ".join(f"coalesce(r.{c}, 0) <> coalesce(d.{c}, 0)" for c in items)
     pairs = ", ".join(f"coalesce(r.{c}, 0), coalesce(d.{c}, 0)" for c in items)
+    # text(): a full outer join of a rollup with a temporary table of this transaction, over dynamic columns.
     rows = session.execute(text(f"""
         SELECT {keys}, {pairs} FROM (SELECT * FROM {table} WHERE {where}) r FULL JOIN ({direct}) d USING ({keys})
         WHERE {differ} ORDER BY {keys}"""), params).all()
@@ -81,6 +87,7 @@ def verify(session: UnitOfWork, start: date | None = None, end: date | None = No
                                 f"{_COUNTED} AND {at_sql}")
     expect = f"{counted} UNION ALL {as_last_counted}"  # the facts are summed twice, never stored: all of history
     sums = ", ".join(f"sum(f.{c})::int AS {c}" for c in COUNTERS)
+    # text(): the expected cells go to temporary tables (DDL from a query with GROUPING SETS).
     session.execute(text(f"""CREATE TEMP TABLE stat_expect_daily ON COMMIT DROP AS
         SELECT {_DIM} AS dim, {_VALUE} AS value, f.day, {sums} FROM ({expect}) f
         GROUP BY GROUPING SETS ({_grouping_sets("f.day")})"""), params)
@@ -102,3 +109,14 @@ def verify(session: UnitOfWork, start: date | None = None, end: date | None = No
                        ("n",), True)
     session.rollback()
     return drifts
+
+
+def report_stats_drift(drifts: list) -> None:
+    """A drift is a warning in the log and the hotline_stats_drift_cells gauge, never silent."""
+    if drifts:
+        log.warning("statistics drift: %d rollup cell(s) differ from a direct count, e.g. %s; "
+                    "`hotline ops verify-stats` lists them, stats.rebuild repairs them",
+                    len(drifts), "; ".join(str(d) for d in drifts[:5]))
+    else:
+        log.info("statistics verified: the rollups equal a direct count")
+    record_stats_verification(len(drifts))

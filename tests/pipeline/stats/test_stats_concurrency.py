@@ -14,7 +14,7 @@ from service.domain import events
 from service.pipeline.stats import rollup as stats
 from service.pipeline.stats import query as stats_query
 from tests.factories import login, make_uscc, ticket_body
-from tests.pipeline.test_stats import PERIOD
+from tests.pipeline.stats.test_stats import PERIOD
 from workers import jobs
 
 
