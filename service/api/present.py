@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from models import RequestType, Ticket, TicketEvent, TicketStatus, Urgency, User
+from models import EventKind, RequestType, Ticket, TicketEvent, TicketStatus, Urgency, User
 from service.pipeline.dedupe import PossibleDuplicate, readable
 from service.domain.privacy import shown_phone
 from service.domain.reference import reference
@@ -71,7 +71,7 @@ def ticket_out(ticket: Ticket, session: Session | None, model: type[TicketOut] =
 
 def event_out(event: TicketEvent, payload: dict | None = None) -> EventOut:
     """An event; `payload` replaces the stored one (links to tickets the reader may not see removed)."""
-    return EventOut(id=event.id, kind=event.kind, from_status=status(event.from_status),
+    return EventOut(id=event.id, kind=event.kind, kind_label=EventKind(event.kind).label, from_status=status(event.from_status),
                     to_status=status(event.to_status), actor=event.actor, unit=unit(event.unit_code),
                     at=event.at, payload=event.payload if payload is None else payload)
 

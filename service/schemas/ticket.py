@@ -138,6 +138,7 @@ class Routing(BaseModel):
 class EventOut(BaseModel):
     id: int
     kind: str
+    kind_label: str = Field(description="the event kind in Chinese, e.g. 签收")
     from_status: Coded | None
     to_status: Coded | None
     actor: str
