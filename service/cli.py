@@ -162,6 +162,7 @@ def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] =
         subprocess.Popen([*cli, "worker"]),
         subprocess.Popen([*cli, "scheduler"]),
     ]
+    _wait_until_ready(settings.api_host, port, procs[0])
     _banner(settings, port, demo, secrets_path)
     stopping = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
@@ -184,6 +185,22 @@ def up(demo: Annotated[bool, typer.Option(help="load demo users and tickets")] =
                 p.kill()
         stop_embedded(configured)
         typer.echo("stopped")
+
+
+def _wait_until_ready(host: str, port: int, api: subprocess.Popen, timeout: float = 60) -> None:
+    """The banner says the service is running: wait until the API answers /readyz (or its process ended)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and api.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/readyz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
 
 
 def _banner(settings, port: int, demo: bool, secrets_path: Path) -> None:

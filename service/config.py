@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     dedupe_days: int = 30
     dedupe_min_similarity: float = Field(0.35, ge=0, le=1)
     dedupe_max_tokens: int = Field(256, ge=1, le=100_000)
+    dedupe_candidates: int = Field(50, ge=1, le=1000)
+    dedupe_shown: int = Field(5, ge=0, le=100)
     search_max_tokens: int = Field(2000, ge=1, le=100_000)
 
     # Routing rules: None means the rule files shipped in routing_rules/rules; the files are looked at for

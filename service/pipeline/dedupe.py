@@ -13,8 +13,6 @@ from service.domain.tickets import visible_to
 from service.pipeline.workflow import Action, check
 from service.unit_of_work import UnitOfWork
 
-CANDIDATE_LIMIT = 50  # the enterprise's most recent tickets a new one is compared with
-SHOWN_LIMIT = 5  # possible duplicates an intake answer lists
 
 
 @dataclass(frozen=True)
