@@ -51,6 +51,7 @@ bench: install
 	$(PY) bench/bench_e2e.py
 	$(PY) bench/bench_sweep.py
 	$(PY) bench/bench_stats.py
+	$(PY) bench/bench_learning.py
 
 rules-check: install
 	$(VENV)/bin/hotline rules check

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Routing throughput: RuleSet.route() with the shipped rules, and with 1,000 and 10,000 generated rules.
 
-    python bench/bench_routing.py [--tickets 20000] [--repeat 5] [--sizes 1000,10000]
+    python bench/bench_routing.py [--tickets 20000] [--repeat 5] [--sizes 1000,10000] [--baseline REV]
 
 Tickets come from a fixed-seed generator of realistic problem texts (Chinese titles and descriptions,
 counties, towns, channels, urgencies). Generated rules look like hand-written ones: 1-3 keywords drawn
@@ -9,26 +9,38 @@ from a synthetic vocabulary of a few thousand compound terms, plus a category, c
 urgency condition now and then; they are written as YAML files to a temporary directory next to a copy
 of the shipped files and loaded like any rule set. Each set is timed `--repeat` times over the same
 tickets, in alternating rounds, and its best run is reported.
-The goal: 10,000 rules cost at most 3x the shipped set.
+Rules are validated against the real unit list (models/reference/units.yaml). With --baseline, the engine,
+rules and unit list of that git revision are timed in the same rounds on the same tickets, so the shipped
+set's cost is compared with the baseline's from one machine state. route() builds a decision's reasons (score
+breakdowns, runner-up) on first read; the "shipped, reasons" row also reads them, as storing a decision does.
+The goals: 10,000 rules cost at most 3x the shipped set; the shipped set at most 1.5x the baseline.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
+import io
 import random
 import shutil
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 from routing_rules import DEFAULT_RULES_DIR, RuleSet, TicketFacts  # noqa: E402
 
 SEED = 20241127
 GOAL_RATIO = 3.0
+BASELINE_RATIO = 1.5
+UNITS_FILE = Path("models/reference/units.yaml")
 CITY_KINDS = (
     "jxj kjj fgw scjgj rsj zrzyj sthjj zjj swj tzcj tax jrj czj sfj yjglj jtj jj crj customs "
     "sjj nyj gsl xf power water gas"
@@ -79,11 +91,39 @@ SUFFIXES = [
 ]
 
 
-def known_units() -> frozenset[str]:
-    """City, county and a few town-centre unit codes."""
-    units = {f"city.{kind}" for kind in CITY_KINDS}
-    units |= {f"{county}.{kind}" for county in COUNTIES for kind in COUNTY_KINDS}
-    return frozenset(units | {f"tc.{town}" for town in TOWNS})
+def known_units(units_yaml: str | None = None) -> frozenset[str]:
+    """Every unit code of the reference unit list (the working tree's, or the given file text)."""
+    text = units_yaml if units_yaml is not None else (ROOT / UNITS_FILE).read_text(encoding="utf-8")
+    codes = frozenset(item["code"] for item in yaml.safe_load(text)["items"])
+    generated = {f"city.{kind}" for kind in CITY_KINDS} | {f"tc.{town}" for town in TOWNS}
+    generated |= {f"{county}.{kind}" for county in COUNTIES for kind in COUNTY_KINDS}
+    missing = sorted(generated - codes)
+    if missing:
+        raise SystemExit(f"generated rules target units missing from {UNITS_FILE}: {', '.join(missing[:10])}")
+    return codes
+
+
+def load_baseline(revision: str, directory: Path, tickets: list[TicketFacts]) -> tuple[object, list, float]:
+    """The engine, rules and unit list of a git revision (imported as package `baseline_routing_rules`),
+    loaded from an extracted copy; returns (rule set, the tickets as that engine's facts, load seconds)."""
+    archive = subprocess.run(["git", "archive", revision, "routing_rules"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="data")
+    (directory / "routing_rules").rename(directory / "baseline_routing_rules")
+    units_yaml = subprocess.run(["git", "show", f"{revision}:{UNITS_FILE.as_posix()}"], cwd=ROOT, check=True,
+                                capture_output=True, text=True).stdout
+    sys.path.insert(0, str(directory))
+    try:
+        package = importlib.import_module("baseline_routing_rules")
+    finally:
+        sys.path.remove(str(directory))
+    start = time.perf_counter()
+    ruleset = package.RuleSet.load(known_units=known_units(units_yaml))
+    load_s = time.perf_counter() - start
+    names = {f.name for f in dataclasses.fields(package.TicketFacts)}
+    converted = [package.TicketFacts(**{k: v for k, v in dataclasses.asdict(t).items() if k in names}) for t in tickets]
+    return ruleset, converted, load_s
 
 
 def vocabulary() -> list[str]:
@@ -149,20 +189,21 @@ def write_generated(directory: Path, count: int, vocab: list[str], rnd: random.R
         (directory / f"70_generated_{start // 500:03d}.yaml").write_text(text, encoding="utf-8")
 
 
-def time_routes(rulesets: list[RuleSet], tickets: list[TicketFacts], repeat: int) -> list[tuple[float, float]]:
-    """Per rule set: (best seconds per decision, share of tickets matched)."""
+def time_routes(rulesets: list, ticket_lists: list[list], repeat: int) -> list[tuple[float, float]]:
+    """Per rule set (routing its own list of the same tickets): (best seconds per decision, share matched)."""
     best = [float("inf")] * len(rulesets)
     # Rounds alternate between the rule sets so that load from other processes on the machine
     # hits them all alike instead of skewing the ratio.
     for _ in range(repeat):
-        for index, ruleset in enumerate(rulesets):
+        for index, (ruleset, tickets) in enumerate(zip(rulesets, ticket_lists)):
             route = ruleset.route
             start = time.perf_counter()
             for facts in tickets:
                 route(facts)
             best[index] = min(best[index], time.perf_counter() - start)
-    matched = [sum(rs.route(facts).matched for facts in tickets) / len(tickets) for rs in rulesets]
-    return [(b / len(tickets), m) for b, m in zip(best, matched)]
+    matched = [sum(rs.route(facts).matched for facts in tickets) / len(tickets)
+               for rs, tickets in zip(rulesets, ticket_lists)]
+    return [(b / len(tickets), m) for b, tickets, m in zip(best, ticket_lists, matched)]
 
 
 def spot_check(ruleset: RuleSet, tickets: list[TicketFacts]) -> None:
@@ -177,12 +218,18 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", default="1000,10000", help="generated rule counts, comma-separated")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also time the engine, rules and unit list of this git revision (e.g. 7630eeb)")
     args = parser.parse_args()
     rnd = random.Random(SEED)
     vocab = vocabulary()
     units = known_units()
     tickets = make_tickets(args.tickets, vocab, rnd)
     loaded: list[tuple[str, RuleSet, float]] = []
+    baseline = None
+    if args.baseline:
+        with tempfile.TemporaryDirectory(prefix="bench_routing_base_") as tmp:
+            baseline = load_baseline(args.baseline, Path(tmp), tickets)
     start = time.perf_counter()
     shipped = RuleSet.load(known_units=units)
     loaded.append(("shipped", shipped, time.perf_counter() - start))
@@ -194,19 +241,44 @@ def main() -> None:
             ruleset = RuleSet.load(tmp, known_units=units)
             loaded.append((f"+{size} generated", ruleset, time.perf_counter() - start))
         spot_check(ruleset, tickets[:50])
-    timings = time_routes([rs for _, rs, _ in loaded], tickets, args.repeat)
+    # The shipped set once more, reading each decision's reasons (score breakdowns, runner-up) as storing
+    # the decision with the ticket does; route() builds them on first read.
+    loaded.append(("shipped, reasons", _ReadingReasons(shipped), loaded[0][2]))
+    rulesets: list = [rs for _, rs, _ in loaded]
+    ticket_lists: list[list] = [tickets] * len(loaded)
+    if baseline is not None:
+        rulesets.append(baseline[0])
+        ticket_lists.append(baseline[1])
+    timings = time_routes(rulesets, ticket_lists, args.repeat)
     rows = [(name, len(rs.rules), load_s, *timing) for (name, rs, load_s), timing in zip(loaded, timings)]
-    print_table(rows, len(tickets), len(vocab))
+    extra_rows = [rows.pop()]
+    if baseline is not None:
+        extra_rows.append((f"baseline {args.baseline}", len(baseline[0].rules), baseline[2], *timings[-1]))
+    print_table(rows, len(tickets), len(vocab), extra_rows)
 
 
-def print_table(rows: list[tuple], tickets: int, vocab_size: int) -> None:
-    """The result table and the verdict against the goal."""
+class _ReadingReasons:
+    """A rule set whose route() also reads the decision's reasons."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.rules = ruleset.rules
+        self._route = ruleset.route
+
+    def route(self, facts: TicketFacts) -> object:
+        decision = self._route(facts)
+        decision.reasons  # noqa: B018
+        return decision
+
+
+def print_table(rows: list[tuple], tickets: int, vocab_size: int, extra_rows: list[tuple]) -> None:
+    """The result table and the verdicts against the goals; extra rows (the shipped set reading reasons,
+    the baseline) are shown after the others, and the last one is the baseline when one was timed."""
     base = rows[0][3]
     print(f"{tickets} tickets, best of the runs; synthetic vocabulary {vocab_size} terms; seed {SEED}")
     print(f"{'rule set':<20}| {'rule count':>10} | {'decisions/s':>12} | {'µs per decision':>15} | "
           f"{'cost vs shipped':>15} | {'matched':>7} | {'load s':>6}")
     print("-" * 104)
-    for name, count, load_s, per, matched in rows:
+    for name, count, load_s, per, matched in rows + extra_rows:
         print(f"{name:<20}| {count:>10,} | {1 / per:>12,.0f} | {per * 1e6:>15.2f} | {per / base:>14.2f}x | "
               f"{matched:>6.0%} | {load_s:>6.2f}")
     largest = rows[-1]
@@ -214,6 +286,12 @@ def print_table(rows: list[tuple], tickets: int, vocab_size: int) -> None:
     verdict = "PASS" if ratio <= GOAL_RATIO else "FAIL"
     print(f"\ngoal: {largest[1]:,} rules cost at most {GOAL_RATIO:.0f}x the shipped set -> "
           f"{ratio:.2f}x ({verdict})")
+    if len(extra_rows) > 1:
+        base_row = extra_rows[-1]
+        for name, per in (("the shipped set", base), ("with reasons read", extra_rows[0][3])):
+            ratio = per / base_row[3]
+            verdict = "PASS" if ratio <= BASELINE_RATIO else "FAIL"
+            print(f"goal: {name} costs at most {BASELINE_RATIO}x {base_row[0]} -> {ratio:.2f}x ({verdict})")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Audit trail of personal-data access: who saw a full contact phone, who exported what, and when."""
+"""Audit trail of personal-data access (who saw a full contact phone, who exported what) and of account changes."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,9 +14,10 @@ from models.base import Base
 class AuditAction(StrEnum):
     EXPORT = "export"
     READ_CONTACT = "read_contact"
+    ACCOUNT = "account"  # params: op (deactivate, activate, password_reset, password_change) and the username
 
 
-AUDIT_ACTION_LABELS = {"export": "导出", "read_contact": "查看完整联系电话"}
+AUDIT_ACTION_LABELS = {"export": "导出", "read_contact": "查看完整联系电话", "account": "账号管理"}
 
 _ACTIONS = ", ".join(f"'{a.value}'" for a in AuditAction)
 

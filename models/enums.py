@@ -65,6 +65,8 @@ class EventKind(LabelledEnum):
     RESOLVED = "resolved"
     INSTANT_RESOLVED = "instant_resolved"
     FEEDBACK = "feedback"
+    FEEDBACK_AMENDED = "feedback_amended"
+    FEEDBACK_ATTEMPT = "feedback_attempt"
     REOPENED = "reopened"
     CLOSED = "closed"
     REMINDED = "reminded"
@@ -88,7 +90,8 @@ LABELS: dict[str, dict[str, str]] = {
         "transferred": "改派", "accepted": "签收", "refused": "退单", "refusal_approved": "退单通过",
         "refusal_overruled": "退单驳回", "assist_opinion": "协办意见", "deadlines_recomputed": "重算时限",
         "extension_requested": "申请延期", "extension_approved": "延期通过", "extension_denied": "延期驳回",
-        "resolved": "办结", "instant_resolved": "即时办结", "feedback": "回访", "reopened": "重办", "closed": "归档",
+        "resolved": "办结", "instant_resolved": "即时办结", "feedback": "回访",
+        "feedback_amended": "更正回访", "feedback_attempt": "回访未接通", "reopened": "重办", "closed": "归档",
         "reminded": "催办", "supervised": "督办", "merged": "并单", "merge_received": "并入工单",
         "unmerged": "撤销并单", "merge_undone": "并单已撤销",
     },

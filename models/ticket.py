@@ -78,6 +78,8 @@ class Ticket(Base):
     lead_unit_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"))
     assisting_units: Mapped[list[str]] = mapped_column(ARRAY(String(80)), default=list, server_default="{}")
     registered_by_unit_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"))
+    # Registered by a town centre and answered there on the spot: routing keeps it with that centre.
+    answered_locally: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
     route_rule_id: Mapped[str | None] = mapped_column(String(100))
@@ -115,6 +117,7 @@ class Ticket(Base):
     satisfaction: Mapped[str | None] = mapped_column(String(24))
     solved: Mapped[bool | None] = mapped_column(Boolean)
     feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    feedback_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # unanswered 回访 calls
 
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Set
+from collections.abc import Callable, Collection, Set
 from typing import Any
 
 from .model import Decision, Rule, Target, TicketFacts
 from .vocab import CITY_PREFIX, TOWN_CENTRE_PREFIX
 
 
-def holds(rule: Rule, facts: TicketFacts, hits: Set[str]) -> bool:
+def holds(rule: Rule, facts: TicketFacts, hits: Set[str], signals: Set[str] = frozenset()) -> bool:
     """Whether every condition of the rule holds; hits are the lower-cased keywords in the text."""
     for key, allowed in rule.field_sets:
         value = getattr(facts, key)
         if value is None or value not in allowed:
             return False
+    if rule.signal_set and not rule.signal_set <= signals:
+        return False
     if rule.all_lower and not rule.all_lower <= hits:
         return False
     if rule.any_lower and rule.any_lower.isdisjoint(hits):
@@ -22,7 +24,7 @@ def holds(rule: Rule, facts: TicketFacts, hits: Set[str]) -> bool:
     return not (rule.none_lower and not rule.none_lower.isdisjoint(hits))
 
 
-def first_failure(rule: Rule, facts: TicketFacts, hits: Set[str]) -> str | None:
+def first_failure(rule: Rule, facts: TicketFacts, hits: Set[str], signals: Set[str] = frozenset()) -> str | None:
     """Why the rule's conditions do not hold (the first failing one), or None if they do."""
     for key, wanted in rule.fields:
         value = getattr(facts, key)
@@ -31,6 +33,9 @@ def first_failure(rule: Rule, facts: TicketFacts, hits: Set[str]) -> str | None:
         if value not in wanted:
             want = _show(wanted[0]) if len(wanted) == 1 else f"one of [{', '.join(map(_show, wanted))}]"
             return f"{key}: ticket has {_show(value)}, rule wants {want}"
+    absent = [s for s in rule.signals if s not in signals]
+    if absent:
+        return f"signals: [{', '.join(absent)}] not in text"
     missing = [k for k in rule.keywords_all if k.lower() not in hits]
     if missing:
         return f"keywords_all: missing [{', '.join(missing)}] in text"
@@ -67,15 +72,18 @@ def resolve(target: Target, facts: TicketFacts, known_units: Collection[str]) ->
 
 
 def decide(
-    rule: Rule, lead: str, facts: TicketFacts, hits: Set[str], known_units: Collection[str], version: str
+    rule: Rule, lead: str, facts: TicketFacts, hits: Set[str], known_units: Collection[str], version: str,
+    *, extra: Callable[[], dict[str, Any]] | None = None, exclude: str | None = None,
 ) -> Decision:
-    """The decision for a rule that matched and whose lead resolved."""
+    """The decision for a rule that matched and whose lead resolved; what `extra` returns is added to its
+    reasons (built on first read) and `exclude` is a unit that may not assist."""
     assist: list[str] = []
     for target in rule.assist:
         unit, _ = resolve(target, facts, known_units)
-        if unit is not None and unit != lead and unit not in assist:
+        if unit is not None and unit != lead and unit not in assist and unit != exclude:
             assist.append(unit)
-    return Decision(
+    return Decision.deferred(
+        lambda: _reasons(rule, facts, hits, extra() if extra is not None else None),
         matched=True,
         rule_id=rule.id,
         rule_file=rule.file,
@@ -85,22 +93,23 @@ def decide(
         set_category=rule.set_category,
         sla=dict(rule.sla) if rule.sla else None,
         ruleset_version=version,
-        reasons=_reasons(rule, facts, hits),
     )
 
 
-def no_match(version: str, hits: Set[str]) -> Decision:
+def no_match(version: str, hits: Set[str], extra: dict[str, Any] | None = None) -> Decision:
     """The decision when no rule matched; it lists every rule keyword found, for the dispatcher."""
     return Decision(
         matched=False, rule_id=None, rule_file=None, priority=None, lead_unit=None,
         assisting_units=(), set_category=None, sla=None, ruleset_version=version,
-        reasons={"conditions": {}, "keywords_hit": sorted(hits)},
+        reasons={"conditions": {}, "keywords_hit": sorted(hits), **(extra or {})},
     )
 
 
-def _reasons(rule: Rule, facts: TicketFacts, hits: Set[str]) -> dict[str, Any]:
-    """Which ticket values and keywords made the rule match (called only for a matching rule)."""
+def _reasons(rule: Rule, facts: TicketFacts, hits: Set[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Which ticket values and keywords made the rule match (called only for a matching rule), then `extra`."""
     conditions: dict[str, Any] = {key: getattr(facts, key) for key, _ in rule.fields}
+    if rule.signals:
+        conditions["signals"] = list(rule.signals)
     keywords_hit: list[str] = []
     if rule.keywords_all:
         # The rule matched, so every keywords_all word is in the text.
@@ -109,4 +118,7 @@ def _reasons(rule: Rule, facts: TicketFacts, hits: Set[str]) -> dict[str, Any]:
         hit_any = [k for k, lower in rule.any_pairs if lower in hits]
         conditions["keywords_any"] = hit_any
         keywords_hit = list(dict.fromkeys(keywords_hit + hit_any)) if keywords_hit else list(hit_any)
-    return {"conditions": conditions, "keywords_hit": keywords_hit}
+    reasons = {"conditions": conditions, "keywords_hit": keywords_hit}
+    if extra:
+        reasons.update(extra)
+    return reasons

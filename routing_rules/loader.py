@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .guards import Guards
 from .model import Rule, RuleError
 from .parse import FileContext, ParsedRule, parse_file
 from .vocab import bureau_kinds
@@ -29,19 +30,25 @@ def rule_files(directory: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
-def load_directory(directory: Path, known_units: frozenset[str]) -> LoadResult:
-    """Parse and validate every rule file; never raises for problems in the files' content."""
+def load_directory(directory: Path, known_units: frozenset[str], guards: Guards | None = None) -> LoadResult:
+    """Parse and validate every rule file; never raises for problems in the files' content.
+
+    `guards` names the signals rules may require; its digest is part of the version.
+    """
+    signals = guards.names if guards is not None else frozenset()
     if not directory.is_dir():
         return LoadResult([], [RuleError(str(directory), 0, None, "rule directory not found")], "")
     files = rule_files(directory)
     if not files:
         return LoadResult([], [RuleError(str(directory), 0, None, "no *.yaml rule files")], "")
     digest = hashlib.sha256()
+    if guards is not None:
+        digest.update(f"guards\0{guards.digest}\0".encode())
     kinds = bureau_kinds(known_units)
     errors: list[RuleError] = []
     parsed: list[tuple[int, str, ParsedRule]] = []
     for index, path in enumerate(files):
-        ctx = FileContext(str(path), path.name, known_units, kinds)
+        ctx = FileContext(str(path), path.name, known_units, kinds, signals)
         data = _read(path, ctx)
         # Name and length are hashed too, so renaming or re-splitting files changes the version.
         digest.update(f"{path.name}\0{len(data)}\0".encode() + data)

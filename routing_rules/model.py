@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ class TicketFacts:
     above_scale: bool | None = None
     title: str = ""
     description: str = ""
+    # Registered by the ticket's own town centre, and marked by that centre as answered on the spot.
+    registered_by_town_centre: bool = False
+    answered_locally: bool = False
 
     def text(self) -> str:
         """The lower-cased text keyword conditions are matched against."""
@@ -77,14 +81,17 @@ class Rule:
     assist: tuple[Target, ...] = ()
     set_category: str | None = None
     sla: tuple[tuple[str, float], ...] | None = None
+    signals: tuple[str, ...] = ()
     # Derived lookup structures, so evaluation does no per-call conversion.
     field_sets: tuple[tuple[str, frozenset[Any]], ...] = field(init=False, repr=False, compare=False)
     all_lower: frozenset[str] = field(init=False, repr=False, compare=False)
     any_lower: frozenset[str] = field(init=False, repr=False, compare=False)
     none_lower: frozenset[str] = field(init=False, repr=False, compare=False)
     any_pairs: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    signal_set: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "signal_set", frozenset(self.signals))
         object.__setattr__(self, "any_pairs", tuple((k, k.lower()) for k in self.keywords_any))
         object.__setattr__(self, "field_sets", tuple((k, frozenset(v)) for k, v in self.fields))
         object.__setattr__(self, "all_lower", frozenset(k.lower() for k in self.keywords_all))
@@ -112,6 +119,23 @@ class Decision:
     ruleset_version: str
     reasons: dict[str, Any]
 
+    @classmethod
+    def deferred(cls, reasons: Callable[[], dict[str, Any]], **fields: Any) -> Decision:
+        """A decision whose reasons are built on first read (the same dict, every time), so that routing does
+        not pay for the score breakdowns until the decision is stored or shown."""
+        decision = cls.__new__(cls)
+        decision.__dict__.update(fields, _pending_reasons=reasons)
+        return decision
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an attribute not yet set: the reasons of a deferred decision.
+        pending = self.__dict__.get("_pending_reasons") if name == "reasons" else None
+        if pending is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        reasons = self.__dict__.setdefault("reasons", pending())
+        self.__dict__.pop("_pending_reasons", None)
+        return reasons
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able copy, for storing next to the ticket."""
         out = asdict(self)
@@ -129,6 +153,7 @@ class RuleTrace:
     priority: int
     matched: bool
     failed: str | None
+    score: float | None = None  # for a rule that matched and could lead: its evidence score
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able copy."""

@@ -39,6 +39,7 @@ class FileContext:
     name: str
     known_units: frozenset[str]
     kinds: frozenset[str]
+    signals: frozenset[str] = frozenset()
     errors: list[RuleError] = field(default_factory=list)
     constructor: SafeConstructor = field(default_factory=SafeConstructor)
 
@@ -131,19 +132,19 @@ def _rule(node: Node, position: int, ctx: FileContext) -> ParsedRule:
         description = ctx.scalar(e["description"])
         if not isinstance(description, str):
             ctx.error(e["description"], rid, "description must be a string")
-    when = _when(e["when"], ctx, rid) if "when" in e else ((), (), (), ())
+    when = _when(e["when"], ctx, rid) if "when" in e else ((), (), (), (), ())
     if "route" not in e:
         ctx.error(node, rid, "missing 'route'")
         return ParsedRule(rid, line, None)
     route = _route(e["route"], ctx, rid)
     if len(ctx.errors) > before or route is None:
         return ParsedRule(rid, line, None)
-    fields, kw_all, kw_any, kw_none = when
+    fields, kw_all, kw_any, kw_none, signals = when
     lead, assist, set_category, sla = route
     rule = Rule(
         id=rid, priority=priority, description=description, file=ctx.name, line=line,
         position=position, fields=fields, keywords_all=kw_all, keywords_any=kw_any,
-        keywords_none=kw_none, lead=lead, assist=assist, set_category=set_category, sla=sla,
+        keywords_none=kw_none, lead=lead, assist=assist, set_category=set_category, sla=sla, signals=signals,
     )
     return ParsedRule(rid, line, rule)
 
@@ -161,17 +162,20 @@ def _priority(e: dict[str, Node], node: Node, ctx: FileContext, rid: str | None)
 
 
 def _when(node: Node, ctx: FileContext, rid: str | None) -> tuple:
-    """Conditions: (fields, keywords_all, keywords_any, keywords_none)."""
+    """Conditions: (fields, keywords_all, keywords_any, keywords_none, signals)."""
     if not isinstance(node, MappingNode):
         ctx.error(node, rid, "'when' must be a mapping of conditions")
-        return (), (), (), ()
+        return (), (), (), (), ()
     e = _entries(node, ctx, rid, "when", vocab.WHEN_KEYS)
     fields: list[tuple[str, tuple[Any, ...]]] = []
     keywords: dict[str, tuple[str, ...]] = {k: () for k in vocab.KEYWORD_KEYS}
+    signals: tuple[str, ...] = ()
     for key in vocab.WHEN_KEYS:
         if key not in e:
             continue
-        if key in vocab.FIELD_VOCAB:
+        if key == vocab.SIGNALS_KEY:
+            signals = _values(e[key], ctx, rid, key, ctx.signals)
+        elif key in vocab.FIELD_VOCAB:
             fields.append((key, _values(e[key], ctx, rid, key, vocab.FIELD_VOCAB[key])))
         elif key in vocab.BOOL_FIELDS:
             value = ctx.scalar(e[key])
@@ -180,7 +184,7 @@ def _when(node: Node, ctx: FileContext, rid: str | None) -> tuple:
             fields.append((key, (value,)))
         else:
             keywords[key] = _values(e[key], ctx, rid, key, None)
-    return tuple(fields), keywords["keywords_all"], keywords["keywords_any"], keywords["keywords_none"]
+    return tuple(fields), keywords["keywords_all"], keywords["keywords_any"], keywords["keywords_none"], signals
 
 
 def _values(

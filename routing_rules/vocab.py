@@ -27,10 +27,12 @@ FIELD_VOCAB: dict[str, frozenset[str] | None] = {
     "enterprise_tier": ENTERPRISE_TIERS,
     "enterprise_chain": None,
 }
-BOOL_FIELDS = ("above_scale",)
+BOOL_FIELDS = ("above_scale", "registered_by_town_centre", "answered_locally")
 KEYWORD_KEYS = ("keywords_all", "keywords_any", "keywords_none")
+# Text signals named in routing_rules/guards.yaml (all listed must hold).
+SIGNALS_KEY = "signals"
 # Evaluation and trace order: field conditions first (cheap), keyword conditions last.
-WHEN_KEYS = (*FIELD_VOCAB, *BOOL_FIELDS, *KEYWORD_KEYS)
+WHEN_KEYS = (*FIELD_VOCAB, *BOOL_FIELDS, SIGNALS_KEY, *KEYWORD_KEYS)
 
 TOP_KEYS = ("rules",)
 RULE_KEYS = ("id", "priority", "description", "when", "route")

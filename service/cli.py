@@ -239,6 +239,64 @@ def user_add(username: str, role: Annotated[Role, typer.Option()], unit: Optiona
         typer.echo(f"user {user.username} ({user.role}{', ' + user.unit_code if user.unit_code else ''}) added")
 
 
+def _named_user(session, username: str):
+    from sqlalchemy import select
+
+    from models import User
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        typer.echo(f"error: no user {username!r}", err=True)
+        raise typer.Exit(1)
+    return user
+
+
+def _set_active(username: str, active: bool) -> None:
+    from service.security.users import set_active
+
+    _configure_servers()
+    with _session() as session:
+        user = _named_user(session, username)
+        set_active(session, user, active)
+        session.commit()
+    typer.echo(f"user {username} {'activated' if active else 'deactivated'}")
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str) -> None:
+    """Deactivate a user: it can no longer log in and its tokens stop working."""
+    _set_active(username, False)
+
+
+@user_app.command("activate")
+def user_activate(username: str) -> None:
+    """Let a deactivated user log in again."""
+    _set_active(username, True)
+
+
+@user_app.command("password")
+def user_password(username: str,
+                  password: Annotated[Optional[str], typer.Option(help="prompted for when omitted")] = None,
+                  generate: Annotated[bool, typer.Option(help="generate one and print it")] = False) -> None:
+    """Set a user's password (its tokens stop working): hotline user password NAME [--generate]."""
+    from service.errors import DomainError
+    from service.security.users import new_password, set_password
+
+    _configure_servers()
+    if generate:
+        password = new_password()
+    password = password or typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    with _session() as session:
+        user = _named_user(session, username)
+        try:
+            set_password(session, user, password)
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+    typer.echo(f"password of {username} set" + (f": {password}" if generate else ""))
+
+
 @rules_app.command("check")
 def rules_check(directory: Annotated[Optional[Path], typer.Argument()] = None) -> None:
     """Validate rule files; every error is printed with file and line. Exit 1 when any."""
@@ -265,33 +323,100 @@ def rules_explain(
     channel: str = "hotline_96666", category: Optional[str] = None, request_type: str = "help",
     urgency: str = "normal", county: Optional[str] = None, town: Optional[str] = None,
     tier: Optional[str] = None, chain: Optional[str] = None, directory: Optional[Path] = None,
+    registered_by_town_centre: Annotated[bool, typer.Option("--registered-by-town-centre")] = False,
+    answered_locally: Annotated[bool, typer.Option("--answered-locally")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False, all_rules: Annotated[bool, typer.Option("--all")] = False,
 ) -> None:
-    """Show which rule would route a ticket like this, and why the others did not match."""
+    """Show which rule would route a ticket like this, why it beat the runner-up, and why the others did not match."""
     from routing_rules import RuleSet
+    from routing_rules.scoring import comparison
     from service.domain.reference import known_unit_codes
     from service.pipeline.route import preview_facts, rules_dir
     from service.schemas.routing import PreviewIn
 
     body = PreviewIn(channel=channel, category=category, request_type=request_type, urgency=urgency, county=county,
-                     town=town, enterprise_tier=tier, enterprise_chain=chain, title=title, description=description)
+                     town=town, enterprise_tier=tier, enterprise_chain=chain, title=title, description=description,
+                     registered_by_town_centre=registered_by_town_centre, answered_locally=answered_locally)
     rs = RuleSet.load(directory or rules_dir(), known_units=known_unit_codes())
     decision, trace = rs.explain(preview_facts(body))
     if as_json:
-        typer.echo(json.dumps({"decision": decision.to_dict(), "trace": [t.to_dict() for t in trace]},
-                              ensure_ascii=False, indent=2))
+        typer.echo(json.dumps({"decision": decision.to_dict(), "comparison": comparison(decision.reasons),
+                               "trace": [t.to_dict() for t in trace]}, ensure_ascii=False, indent=2))
         return
-    d = decision.to_dict()
     if decision.matched:
-        typer.echo(f"rule {decision.rule_id} (priority {decision.priority}, {decision.rule_file}) -> "
-                   f"lead {decision.lead_unit}, assisting {list(decision.assisting_units)}")
-        typer.echo(f"why: {json.dumps(d['reasons'], ensure_ascii=False)}")
+        typer.echo(f"规则 rule {decision.rule_id}（优先级 priority {decision.priority}，{decision.rule_file}）-> "
+                   f"主办 lead {decision.lead_unit}，协办 assisting {list(decision.assisting_units)}")
+        for line in _score_lines(decision.reasons):
+            typer.echo(line)
     else:
-        typer.echo("no rule matched: the ticket goes to pending_dispatch for a dispatcher")
-    typer.echo(f"rule set version {decision.ruleset_version}")
+        typer.echo("没有规则命中 no rule matched: 工单转派单员 the ticket goes to pending_dispatch for a dispatcher")
+    for note in decision.reasons.get("guards") or []:
+        typer.echo(f"守护 guard {note['guard']}: {note['unit']} {note['effect']}")
+    typer.echo(f"规则集版本 rule set version {decision.ruleset_version}")
     for t in trace:
         if all_rules or t.matched:
-            typer.echo(f"  {'MATCH' if t.matched else 'no   '} {t.rule_id:<32} p{t.priority:<5} {t.failed or ''}")
+            score = f"{t.score:>8.4f}" if t.score is not None else " " * 8
+            typer.echo(f"  {'MATCH' if t.matched else 'no   '} {t.rule_id:<32} p{t.priority:<5} {score} {t.failed or ''}")
+
+
+def _score_text(score: dict) -> str:
+    """One score as 总分 = 优先级 + 条件 + 关键词 (each keyword with where it was found and its weight)."""
+    places = {"title": "标题", "description": "描述"}
+    words = "；".join(f"{k['keyword']} {places.get(k['in'], k['in'])} {k['weight']:g}" for k in score["keywords"])
+    conditions = "、".join(score["conditions"]) or "无"
+    kw = round(sum(k["weight"] for k in score["keywords"]), 4)
+    return (f"{score['total']:g} = 优先级 {score['priority']:g} + 条件 {score['conditions_weight']:g}（{conditions}）"
+            f" + 关键词 {kw:g}（{words or '无'}）")
+
+
+def _score_lines(reasons: dict) -> list[str]:
+    """The winner's score, the runner-up's, and where the winner gained its lead, in plain text."""
+    from routing_rules.scoring import comparison
+
+    lines = [f"得分 score {_score_text(reasons['score'])}"]
+    runner = reasons.get("runner_up")
+    if not runner:
+        return lines + ["次优 runner-up: 无（只有这一条规则命中）"]
+    lines.append(f"次优 runner-up {runner['rule_id']}（优先级 {runner['priority']}）-> {runner['lead_unit']}，"
+                 f"得分 {_score_text(runner['score'])}")
+    cmp = comparison(reasons)
+    parts = {"priority": "优先级", "conditions": "条件", "keywords": "关键词"}
+    diff = "，".join(f"{parts[k]} {v:+g}" for k, v in cmp["difference"].items() if v)
+    lines.append(f"胜出原因 why: 领先 {cmp['margin']:g} 分（{diff or '同分，按优先级和文件顺序'}）")
+    if cmp["winner_only_keywords"]:
+        lines.append(f"  只有胜出规则命中的词: {'、'.join(cmp['winner_only_keywords'])}")
+    if cmp["runner_up_only_keywords"]:
+        lines.append(f"  只有次优规则命中的词: {'、'.join(cmp['runner_up_only_keywords'])}")
+    return lines
+
+
+@rules_app.command("evaluate")
+def rules_evaluate(
+    cases: Annotated[Optional[Path], typer.Argument(help="a case file or folder (default routing_rules/cases/dev)")] = None,
+    directory: Optional[Path] = None, as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Route labelled cases: accuracy, hand-dispatch share, confusion table by unit kind, and every miss."""
+    from routing_rules import RuleSet
+    from routing_rules.cases import DEFAULT_CASES_DIR, CaseError, load_cases
+    from routing_rules.measure import evaluate_cases
+    from service.domain.reference import known_unit_codes, reference
+    from service.pipeline.route import rules_dir
+
+    try:
+        loaded = load_cases(cases or DEFAULT_CASES_DIR / "dev")
+    except CaseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    ref = reference()
+    unit_kind = {u["code"]: u["kind"] for u in ref.files["units"].items}
+    town_county = {t["code"]: t["county"] for t in ref.files["towns"].items}
+    rs = RuleSet.load(directory or rules_dir(), known_units=known_unit_codes())
+    report = evaluate_cases(rs, loaded, unit_kind, town_county)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    for line in report.lines():
+        typer.echo(line)
 
 
 @ops_app.command("recompute-deadlines")

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # A ticket's received_at (API and spreadsheet import) may lie at most this many days in the past.
     received_at_max_age_days: int = Field(366, ge=1, le=36500)
 
+    # 回访 calls that go unanswered before a resolved ticket may be archived without one.
+    feedback_max_attempts: int = Field(3, ge=1, le=20)
+
     # Duplicate detection at intake.
     dedupe_days: int = 30
     dedupe_min_similarity: float = Field(0.35, ge=0, le=1)
@@ -100,6 +103,16 @@ class Settings(BaseSettings):
     # enqueued by the intake that set it for route_wanted_sending_ms, then replaced.
     route_wanted_seconds: int = Field(60, ge=1)
     route_wanted_sending_ms: int = Field(2000, ge=1)
+    # The suggestion model (service/pipeline/suggest.py): a rule decision is flagged when the model's top unit kind
+    # differs with at least this confidence; retrained once a day at the first scheduler tick after
+    # routing_retrain_hour (local time), on at most routing_train_max_events dispatcher labels (the newest), each
+    # weighing routing_event_weight corpus cases; after a retrain, at most routing_suggest_waiting_max tickets
+    # waiting for dispatch get a fresh suggestion.
+    routing_disagree_confidence: float = Field(0.8, ge=0, le=1)
+    routing_retrain_hour: int = Field(2, ge=0, le=23)
+    routing_train_max_events: int = Field(50_000, ge=0)
+    routing_event_weight: float = Field(2.0, gt=0, le=100)
+    routing_suggest_waiting_max: int = Field(2000, ge=0)
 
     # Scheduler: how often the sweep runs, and how old a `new` ticket must be
     # before the sweep re-enqueues it (so it does not race the normal enqueue).

@@ -8,15 +8,19 @@ import pytest
 import yaml
 
 REF = Path(__file__).resolve().parent.parent / "models" / "reference"
-FILES = ["counties", "towns", "units", "channels", "categories", "chains", "tiers"]
+FILES = ["counties", "towns", "units", "unit_kinds", "channels", "categories", "chains", "tiers"]
 
 COUNTY_KINDS = {
     "jxj", "kjj", "fgw", "scjgj", "rsj", "zrzyj", "sthjj", "zjj",
     "swj", "tax", "czj", "sfj", "yjglj", "jtj", "power",
 }
-CITY_KINDS = COUNTY_KINDS | {
+NEW_KINDS = {
+    "jyj", "wjw", "ybj", "gjj", "zhzf", "pbc", "tjj", "txgl", "wxb", "spj", "court", "slj", "ccpit", "ga",
+}
+CITY_KINDS = COUNTY_KINDS | NEW_KINDS | {
     "tzcj", "jrj", "jj", "crj", "customs", "sjj", "nyj", "gsl", "xf", "water", "gas",
 }
+VERTICAL_KINDS = {"tax", "customs", "pbc", "txgl"}
 REQUIRED_COUNTIES = {
     "lucheng", "longwan", "ouhai", "dongtou", "ruian", "yueqing", "longgang",
     "yongjia", "pingyang", "cangnan", "wencheng", "taishun", "jingkai",
@@ -161,3 +165,34 @@ def test_chains_and_tiers():
     for name in ("chains", "tiers"):
         for item in items(name):
             assert set(item) == {"code", "label"} and item["label"]
+
+
+def test_unit_kinds_have_label_levels_and_remit():
+    for k in items("unit_kinds"):
+        assert set(k) == {"code", "label", "levels", "vertical", "remit"}, k
+        assert k["label"] and not k["label"].isascii(), k
+        assert k["levels"] and set(k["levels"]) <= {"city", "county", "town"}, k
+        assert isinstance(k["vertical"], bool), k
+        assert isinstance(k["remit"], list) and k["remit"], k
+        assert all(isinstance(r, str) and r.strip() for r in k["remit"]), k
+    assert {k["code"] for k in items("unit_kinds") if k["vertical"]} == VERTICAL_KINDS
+    assert CITY_KINDS | {"town_centre"} <= set(codes("unit_kinds"))
+
+
+def test_every_unit_has_a_registered_kind_at_a_listed_level():
+    kinds = {k["code"]: k for k in items("unit_kinds")}
+    levels_used: dict[str, set] = {}
+    for u in items("units"):
+        assert u["kind"] in kinds, u
+        assert u["level"] in kinds[u["kind"]]["levels"], u
+        levels_used.setdefault(u["kind"], set()).add(u["level"])
+    # Every kind is staffed, and its declared levels are exactly where its units sit.
+    assert {code: set(k["levels"]) for code, k in kinds.items()} == levels_used
+
+
+def test_city_only_vertical_bodies():
+    units = items("units")
+    for kind in ("pbc", "txgl"):
+        assert [u["code"] for u in units if u["kind"] == kind] == [f"city.{kind}"]
+    assert next(u for u in units if u["code"] == "city.pbc")["name"] == "中国人民银行温州市分行"
+    assert next(u for u in units if u["code"] == "city.customs")["name"] == "温州海关"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from service import db
 from service.config import get_settings
 from service.metrics import timed_job
-from service.pipeline import notify, route, sweeps
+from service.pipeline import notify, route, suggest, sweeps
 from service.security import egress
 from service.pipeline.excel import jobs as excel
 from service.pipeline.stats import rollup as stats
@@ -247,4 +247,36 @@ def periodic() -> dict:
            "imports": requeue_stale_imports(), "expired_imports": purge_imports()}
     queues.enqueue_delivery()
     out["stats_verify_enqueued"] = enqueue_daily_stats_verify()  # once a day, after the verify hour
+    out["routing_retrain_enqueued"] = enqueue_daily_retrain()  # once a day, after the retrain hour
     return out
+
+
+@timed_job("retrain_routing_model")
+def retrain_routing_model() -> dict:
+    """Train the suggestion model on every dispatcher label and the dev corpus, make it the active version, then
+    give the tickets waiting for dispatch its suggestion."""
+    with db.unit() as session:
+        model = suggest.train(session)
+        session.commit()
+        if model is None:
+            return {"trained": False}
+        out = {"trained": True, "version": model.version, "examples": model.examples,
+               "from_events": model.from_events, "from_corpus": model.from_corpus}
+    with db.unit() as session:
+        out["suggested"] = suggest.suggest_waiting(session)
+        session.commit()
+    return out
+
+
+def enqueue_daily_retrain(now: datetime | None = None) -> bool:
+    """At the first scheduler tick after routing_retrain_hour (local time), once a day however many schedulers
+    run: retrain the suggestion model. Returns whether the job was enqueued."""
+    settings = get_settings()
+    local = now or datetime.now(ZoneInfo(settings.timezone))
+    if local.hour < settings.routing_retrain_hour:
+        return False
+    if not queues.connection().set(f"{settings.queue_prefix}:routing-retrain-day:{local.date()}", 1, nx=True,
+                                   ex=2 * 86400):
+        return False
+    suggest.queue_retrain(f"routing-retrain-{local.date()}")
+    return True

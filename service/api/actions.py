@@ -94,10 +94,24 @@ def instant_resolve(ticket_id: int, b: body.AnswerIn, session: SessionDep, user:
     return act(session, user, ticket_id, b, lambda t: resolution.instant_resolve(session, t, user, b.answer))
 
 
-@router.post("/feedback", response_model=TicketOut, summary="回访 (operator)")
+@router.post("/feedback", response_model=TicketOut,
+             summary="回访, one per resolution: a second is 409 (correct it with /feedback/amend) (operator)")
 def feedback(ticket_id: int, b: body.FeedbackIn, session: SessionDep, user: CurrentUser) -> TicketOut:
     return act(session, user, ticket_id, b, lambda t: resolution.feedback(
         session, t, user, satisfaction=b.satisfaction, solved=b.solved, comment=b.comment))
+
+
+@router.post("/feedback/amend", response_model=TicketOut,
+             summary="更正回访: replaces the resolution's 回访 in every number; recorded as its own event (operator)")
+def amend_feedback(ticket_id: int, b: body.FeedbackIn, session: SessionDep, user: CurrentUser) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: resolution.feedback(
+        session, t, user, satisfaction=b.satisfaction, solved=b.solved, comment=b.comment, amends=True))
+
+
+@router.post("/feedback/attempt", response_model=TicketOut,
+             summary="回访未接通: one unanswered 回访 call; enough of them allow 归档 without a 回访 (operator)")
+def feedback_attempt(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.NoteIn = body.NoteIn()) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: resolution.feedback_attempt(session, t, user, b.note))
 
 
 @router.post("/reopen", response_model=TicketOut, summary="重办 after an unsatisfied 回访 (dispatcher)")
@@ -106,9 +120,12 @@ def reopen(ticket_id: int, b: body.ReopenIn, session: SessionDep, user: CurrentU
                lambda t: resolution.reopen(session, t, user, reason=b.reason, resolve_days=b.resolve_days))
 
 
-@router.post("/close", response_model=TicketOut, summary="归档 (operator)")
-def close(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.NoteIn = body.NoteIn()) -> TicketOut:
-    return act(session, user, ticket_id, b, lambda t: resolution.close(session, t, user, b.note))
+@router.post("/close", response_model=TicketOut,
+             summary="归档 after the 回访, or unanswered 回访 calls, or declined with a reason (operator); after a "
+                     "不满意 or 未解决 回访 only with a reason (dispatcher)")
+def close(ticket_id: int, session: SessionDep, user: CurrentUser, b: body.CloseIn = body.CloseIn()) -> TicketOut:
+    return act(session, user, ticket_id, b, lambda t: resolution.close(session, t, user, b.note, reason=b.reason,
+                                                                       declined=b.declined))
 
 
 @router.post("/remind", response_model=TicketOut, summary="催办 (dispatcher or leader)")

@@ -36,7 +36,7 @@ def list_(
     session: SessionDep, _: Admin,
     user: Annotated[str | None, Query(max_length=64, description="username")] = None,
     user_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    action: Annotated[list[AuditAction], Query(description="export 导出, read_contact 查看完整联系电话")] = [],
+    action: Annotated[list[AuditAction], Query(description="export 导出, read_contact 查看完整联系电话, account 账号管理")] = [],
     ticket: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="ticket id")] = None,
     from_: Annotated[datetime | None, Query(alias="from", description="at or after (no zone: Beijing time)")] = None,
     to: Annotated[datetime | None, Query(description="before (no zone: Beijing time)")] = None,

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 
 from models import Role, User
 from service.errors import Forbidden, Unauthorized
-from service.security.users import cached_user, load_user, token_payload
+from service.security.users import cached_user, load_user, password_stamp, token_payload
 
 TOKEN_URL = "/api/v1/auth/token"
 SCHEME = "OAuth2PasswordBearer"
@@ -35,10 +35,14 @@ async def _caller(request: Request) -> User:
         raise Unauthorized("missing bearer token; POST /api/v1/auth/token first")
     payload = token_payload(token)
     user = cached_user(payload.get("uid"))
+    if user is not None and "pwd" in payload and payload["pwd"] != password_stamp(user):
+        user = None  # the password changed since the copy was cached (in another process): read it again
     if user is None:
         user = await run_in_threadpool(load_user, payload.get("uid"))
     if user is None or not user.active:
         raise Unauthorized("user no longer active")
+    if "pwd" in payload and payload["pwd"] != password_stamp(user):
+        raise Unauthorized("the password has changed; log in again")
     return user
 
 

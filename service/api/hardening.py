@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
 from service.domain.bounds import MAX_ID, printable, text_problem
+from service.errors import field_detail
 
 # What a body must contain to hold such a character once decoded: a raw NUL, a \u escape of NUL or of a
 # surrogate (a valid pair decodes to one character and passes), or a surrogate written as UTF-8 bytes, which
@@ -175,7 +176,8 @@ class InputGuard:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, field: str, problem: str) -> None:
-        await _answer(scope, receive, send, 422, "validation_error", [{"field": field, "message": problem}])
+        await _answer(scope, receive, send, 422, "validation_error",
+                      [field_detail(field, problem, code="text_invalid", zh=f"含有不可接受的字符（{problem}）")])
 
 
 async def _answer(scope: Scope, receive: Receive, send: Send, status: int, code: str, detail: Any) -> None:

@@ -44,7 +44,11 @@ class FieldError(BaseModel):
     """One field at fault."""
 
     field: str = Field(description="dotted path of the field, e.g. enterprise.uscc; `body` for the body as a whole")
-    message: str = Field(description="what is wrong with it")
+    code: str = Field("invalid", description="machine-readable kind of the problem: pydantic's error type "
+                                             "(missing, string_too_long, enum...) or ours (unknown_code, "
+                                             "uscc_check_character...)", examples=["missing"])
+    message: str = Field(description="what is wrong with it, in English")
+    message_zh: str = Field("", description="the same in Chinese, for people", examples=["必填项"])
 
 
 class ErrorOut(BaseModel):

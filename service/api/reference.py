@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from models import RequestType, Role, TicketStatus, Urgency
 from service.api.deps import CurrentUser
 from service.errors import NotFound
-from service.domain.reference import TABLES, reference
+from service.domain.reference import LISTS, reference
 
 router = APIRouter(prefix="/api/v1/reference", tags=["reference"])
 
@@ -17,17 +17,18 @@ ENUMS = {"request_types": RequestType, "urgencies": Urgency, "statuses": TicketS
 def index(_: CurrentUser) -> dict:
     """The names of the lists below, with their data versions."""
     files = reference().files
-    return {"lists": sorted([*TABLES, *ENUMS]), "versions": {name: files[name].version for name in TABLES}}
+    return {"lists": sorted([*LISTS, *ENUMS]), "versions": {name: files[name].version for name in LISTS}}
 
 
 @router.get("/{name}")
 def items(name: str, _: CurrentUser, county: str | None = None, level: str | None = None) -> dict:
-    """One list (e.g. units?county=yueqing, towns?county=ruian, categories, channels, request_types)."""
+    """One list (e.g. units?county=yueqing, towns?county=ruian, unit_kinds?level=county, categories)."""
     if name in ENUMS:
         return {"name": name, "items": [{"code": m.value, "label": m.label} for m in ENUMS[name]]}
-    if name not in TABLES:
-        raise NotFound(f"no reference list {name!r}; lists: {', '.join(sorted([*TABLES, *ENUMS]))}")
+    if name not in LISTS:
+        raise NotFound(f"no reference list {name!r}; lists: {', '.join(sorted([*LISTS, *ENUMS]))}")
     ref = reference().files[name]
     rows = [i for i in ref.items
-            if (county is None or i.get("county") == county) and (level is None or i.get("level") == level)]
+            if (county is None or i.get("county") == county)
+            and (level is None or i.get("level") == level or level in i.get("levels", ()))]
     return {"name": name, "version": ref.version, "items": rows}

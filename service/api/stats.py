@@ -12,10 +12,11 @@ from service.api.deps import CurrentUser
 from service.api.openapi import errors
 from service.config import get_settings
 from service.db import SessionDep
-from service.errors import Forbidden, field_error
+from service.errors import Forbidden, field_error, unknown_code
 from service.pipeline.stats import query as stats_query
 from service.domain.bounds import check_day
-from service.domain.reference import reference
+from service.domain.tickets import open_counts
+from service.domain.reference import blank_label, reference
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
 
@@ -25,7 +26,7 @@ _LABEL_SOURCE = {"unit": "units", "county": "counties", "town": "towns", "channe
 
 def label(dim: str, code: str) -> str | None:
     if code == "":
-        return "未指定"
+        return blank_label(_LABEL_SOURCE.get(dim, dim))
     if dim == "request_type":
         return RequestType(code).label
     return reference().label(_LABEL_SOURCE[dim], code)
@@ -41,16 +42,17 @@ def summary(
     unit: Annotated[str | None, Query(description="one unit's numbers")] = None,
     group_durations: Annotated[bool, Query(description="办理时长 percentiles per group too (slower)")] = False,
 ) -> dict:
-    """Every metric of the period (default: this year to date), grouped by one dimension and/or as a trend.
+    """Every metric of the period (default: this year to date), grouped by one dimension and/or as a trend,
+    and `open_now`: the tickets open (未办结) and overdue at this moment (per group too).
 
     Leaders, dispatchers, operators and admins see everything; a handler sees its own unit's numbers.
     """
     today = datetime.now(ZoneInfo(get_settings().timezone)).date()
     start, end = check_day("from", from_) or date(today.year, 1, 1), check_day("to", to) or today
     if end < start:
-        raise field_error("to", "must not be before from")
+        raise field_error("to", "must not be before from", zh="结束日期不能早于开始日期")
     if (end - start).days > 3660:
-        raise field_error("from", "the period is limited to ten years")
+        raise field_error("from", "the period is limited to ten years", zh="统计期间最长十年")
     if user.role == Role.HANDLER.value:
         if unit not in (None, "", user.unit_code):
             raise Forbidden("a handler sees its own unit's numbers only")
@@ -58,7 +60,7 @@ def summary(
             raise Forbidden("a handler sees its own unit's numbers only; group_by is for leaders and dispatchers")
         unit = user.unit_code
     if unit and unit not in reference().codes("units"):
-        raise field_error("unit", f"unknown unit code {unit!r}")
+        raise unknown_code("unit", "units", unit)
     # The summary reads the rollups in several statements; in one snapshot, a refresh committing between them
     # cannot give it counters without their histogram or groups that do not add up to the totals.
     session.rollback()  # nothing to keep: this request writes nothing
@@ -67,5 +69,13 @@ def summary(
                               group_durations=group_durations)
     for g in out.get("groups", []):
         g["label"] = label(group_by, g["key"])
+    # 未办结 is a count of tickets as they are now, whatever the period: never 受理 minus 办结.
+    now = datetime.now(ZoneInfo(get_settings().timezone))
+    opened = open_counts(session, now, group_by, unit or None)
+    total = opened.pop("", (0, 0)) if not group_by else tuple(map(sum, zip((0, 0), *opened.values())))
+    out["open_now"] = {"at": now.isoformat(), "open": total[0], "overdue": total[1]}
+    if group_by:
+        out["open_now"]["groups"] = [{"key": k, "label": label(group_by, k), "open": n, "overdue": late}
+                                     for k, (n, late) in sorted(opened.items())]
     out["group_by"], out["trend_by"], out["unit"] = group_by, trend, unit or None
     return out

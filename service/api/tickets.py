@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from models import Role, TicketClock, User
-from service.api import present
+from service.api import present, routing
 from service.api.deps import CurrentUser, require
 from service.config import get_settings
 from service.db import SessionDep, async_unit
@@ -98,6 +98,7 @@ def detail(ticket_id: int, session: SessionDep, user: CurrentUser) -> TicketDeta
         history=_history(session, ticket.id, user),
         clocks=None if clock is None else {k: getattr(clock, k) for k in (
             "total_seconds", "accept_seconds", "handle_seconds", "paused_seconds", "segments")},
+        routing_suggestion=routing.suggestion_for(session, ticket.id, user),
     )
     if audit.record_contact_read(session, user, ticket):
         session.commit()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -26,6 +27,19 @@ TABLES = {
     "chains": (Chain, {"code": "code", "label": "label"}),
     "tiers": (Tier, {"code": "code", "label": "label"}),
 }
+# Files read from disk only, with no table: unit kinds (label, levels, remit) label units and validate them.
+FILE_ONLY = ("unit_kinds",)
+LISTS = (*TABLES, *FILE_ONLY)
+
+# What tables, the dashboard and the monthly report call a ticket without a category, or
+# without a unit, county or town: one wording each, used everywhere.
+NO_CATEGORY = "未分类"
+NOT_GIVEN = "未指定"
+
+
+def blank_label(kind: str) -> str:
+    """The label of the empty code in the reference list `kind`."""
+    return NO_CATEGORY if kind == "categories" else NOT_GIVEN
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,57 @@ class Reference:
 @lru_cache
 def reference() -> Reference:
     """The reference files shipped with this release (cached)."""
-    return Reference({name: read_file(name) for name in TABLES})
+    return Reference({name: read_file(name) for name in LISTS})
+
+
+_NOISE = re.compile(r"[\s*＊:：()（）、/“”\"']")
+
+
+def norm_label(text: object) -> str:
+    """A label or header as compared: without spaces, brackets, colons, quotes or the required-field star."""
+    return _NOISE.sub("", str(text or ""))
+
+
+@lru_cache
+def _labels(kind: str) -> dict[str, str]:
+    """Code, label, name, centre name, short name (乐清, 柳市) and, for categories, tags -> the item's code."""
+    out: dict[str, str] = {}
+    for item in reference().files[kind].items:
+        for name in (item.get("label"), item.get("name"), item.get("centre_name")):
+            if name:
+                out[norm_label(name)] = item["code"]
+        for tag in item.get("tags") or []:
+            out.setdefault(norm_label(tag["label"]), item["code"])
+            out.setdefault(tag["code"], item["code"])
+        out[item["code"]] = item["code"]
+    for item in reference().files[kind].items:
+        short = re.sub(r"(市|区|县|镇|乡|街道)$", "", norm_label(item.get("name") or ""))
+        if len(short) >= 2:
+            out.setdefault(short, item["code"])
+    return out
+
+
+def lookup_code(kind: str, value):
+    """The code a person means by `value` in reference file `kind` (柳市镇, 柳市 -> yueqing_liushi; 求助类 ->
+    the 求助 item): the one lookup of the spreadsheet import and the API. Anything else comes back unchanged, for
+    the validator to refuse with the allowed values."""
+    if not isinstance(value, str):
+        return value
+    labels, key = _labels(kind), norm_label(value)
+    return labels.get(key) or labels.get(key.removesuffix("类")) or value
+
+
+def lookup_enum(enum, value):
+    """The member value of `enum` (RequestType, Urgency) a person means: its code or its Chinese label, with or
+    without a 类 suffix (求助, 求助类 -> help); anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    key = norm_label(value)
+    for candidate in (key, key.removesuffix("类")):
+        for member in enum:
+            if candidate in (member.value, member.label):
+                return member.value
+    return value
 
 
 def known_unit_codes() -> set[str]:

@@ -6,7 +6,7 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select, true
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,28 @@ def overdue(now: datetime | ColumnElement | None = None) -> ColumnElement[bool]:
     approved 退单) and past its 办结 deadline. Never NULL, so its negation is "not overdue"."""
     return and_(Ticket.status.in_(OPEN_STATUSES), Ticket.resolve_due_at.is_not(None),
                 Ticket.resolve_due_at < (func.now() if now is None else now))
+
+
+# The ticket column behind each statistics dimension, for the counts of tickets as they are now.
+DIMENSION_COLUMNS = {"unit": "lead_unit_code", "county": "county_code", "town": "town_code",
+                     "channel": "channel_code", "category": "category_code", "request_type": "request_type"}
+
+
+def open_counts(session: Session, now: datetime, group: str | None = None,
+                unit: str | None = None) -> dict[str, tuple[int, int]]:
+    """未办结: (open, overdue) tickets now, by status (OPEN_STATUSES), keyed by the value of a statistics
+    dimension (`group`, see DIMENSION_COLUMNS; '' when blank) or one '' key; `unit`: the tickets it leads.
+
+    The one count of open tickets: the dashboard, the summary and the monthly report all show this, never
+    受理 minus 办结 (a merged ticket is received and never resolved; a reopened one is resolved and open)."""
+    counts = (func.count(), func.count().filter(overdue(now)))
+    column = getattr(Ticket, DIMENSION_COLUMNS[group]) if group else None
+    query = select(func.coalesce(column, ""), *counts).group_by(column) if column is not None \
+        else select(literal(""), *counts)
+    query = query.where(Ticket.status.in_(OPEN_STATUSES))
+    if unit is not None:
+        query = query.where(Ticket.lead_unit_code == unit)
+    return {k: (n, late) for k, n, late in session.execute(query)}
 
 
 def visible_to(user: User) -> ColumnElement[bool]:

@@ -1,8 +1,12 @@
 """Working days and office hours on the official Chinese calendar (with 调休).
 
-chinesecalendar knows the published schedules; for a year it does not know yet, Monday to
-Friday are taken as working days and every answer that relied on that is marked provisional,
-so deadlines can be recomputed once the State Council publishes the year.
+chinesecalendar knows the published schedules. For a later year it does not know yet, the days off are the
+weekends and the statutory holidays, which the law fixes (《全国年节及纪念日放假办法》, as amended in 2024):
+元旦 1 January, 春节 除夕 and 正月初一 to 初三, 清明 (the solar term's day), 劳动节 1–2 May, 端午 (五月初五),
+中秋 (八月十五) and 国庆 1–3 October; the lunar dates and the solar term come from the lunar-python package.
+What only the State Council's yearly schedule fixes stays unknown: the 调休 swaps (weekend days worked, weekdays
+given off to bridge) and the weekday a holiday falling on a weekend is made up on (补假). Every answer that
+relied on such a year is marked provisional, so deadlines can be recomputed once the year is published.
 
 Instants are clamped into the calendar's range (service/domain/bounds.py): a ticket received in year 1 can
 neither make the arithmetic walk two thousand years nor meet Shanghai's local mean time (+08:05:43).
@@ -17,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import chinese_calendar.constants
+from lunar_python import Lunar
 
 from service.config import get_settings
 from service.domain.bounds import clamp
@@ -42,11 +47,49 @@ def day_info(d: date) -> tuple[bool, bool]:
     """(is a working day, provisional) for a date."""
     if d.year in _published():
         return chinese_calendar.is_workday(d), False
-    return d.weekday() < 5, True  # the year's schedule is not published (or not in the installed release)
+    # the year's schedule is not published (or not in the installed release): weekends and the statutory holidays
+    return d.weekday() < 5 and d not in _provisional_holidays(d.year), True
+
+
+def _provisional_holidays(year: int) -> frozenset[date]:
+    """The statutory holidays of a year after the last published one (the law of 2024 applies to those; the
+    years before the installed release begins are only reached by clamped instants, counted Monday to Friday)."""
+    published = _published()
+    return statutory_holidays(year) if not published or year > max(published) else frozenset()
+
+
+@lru_cache(maxsize=256)
+def statutory_holidays(year: int) -> frozenset[date]:
+    """The days off the law fixes for every year (《全国年节及纪念日放假办法》, 2024): 13 days, before any 调休 or 补假."""
+    def lunar(month: int, day: int) -> date:
+        solar = Lunar.fromYmd(year, month, day).getSolar()
+        return date(solar.getYear(), solar.getMonth(), solar.getDay())
+
+    new_year = lunar(1, 1)  # 正月初一
+    qingming = Lunar.fromYmd(year, 3, 1).getJieQiTable()["清明"]  # lunar year `year` holds the solar year's 清明
+    return frozenset({
+        date(year, 1, 1),                                                    # 元旦
+        *(new_year + timedelta(days=i) for i in range(-1, 3)),              # 春节: 除夕, 初一 to 初三
+        date(qingming.getYear(), qingming.getMonth(), qingming.getDay()),   # 清明
+        date(year, 5, 1), date(year, 5, 2),                                 # 劳动节
+        lunar(5, 5),                                                        # 端午
+        lunar(8, 15),                                                       # 中秋
+        date(year, 10, 1), date(year, 10, 2), date(year, 10, 3),            # 国庆
+    })
 
 
 def is_workday(d: date) -> bool:
     return day_info(d)[0]
+
+
+def next_workday(d: date) -> tuple[date, bool]:
+    """The first working day after d, and whether it is provisional."""
+    for _ in range(3660):
+        d += timedelta(days=1)
+        work, provisional = day_info(d)
+        if work:
+            return d, provisional
+    raise ValueError("no working day within ten years")
 
 
 def _exceptions() -> tuple[list[date], list[date]]:
@@ -66,13 +109,18 @@ def _exceptions_of(_: tuple[int, int]) -> tuple[list[date], list[date]]:
 
 def workdays_between(first: date, end: date) -> int:
     """How many working days lie in [first, end), counted without walking the days: Mondays to Fridays, less
-    the published weekdays off, plus the published weekend days worked."""
+    the published weekdays off and the statutory holidays on weekdays of unpublished years, plus the published
+    weekend days worked."""
     if end <= first:
         return 0
     weeks, rest = divmod((end - first).days, 7)
     count = weeks * 5 + sum((first.weekday() + i) % 7 < 5 for i in range(rest))
     off, worked = _exceptions()
     count -= bisect_left(off, end) - bisect_left(off, first)
+    published = _published()
+    count -= sum(first <= d < end and d.weekday() < 5
+                 for year in range(first.year, end.year + 1) if year not in published
+                 for d in _provisional_holidays(year))
     return count + bisect_left(worked, end) - bisect_left(worked, first)
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from models import HELD_STATUSES, EventKind, Ticket, TicketStatus, User
-from service.errors import Conflict, TicketNotFound, field_error
+from service.errors import Conflict, TicketNotFound, field_error, unknown_code
 from service.pipeline import clocks, notify, sla
 from service.domain import events
 from service.domain.reference import known_unit_codes
@@ -45,10 +45,10 @@ def check_units(lead: str, assisting: list[str]) -> list[str]:
     """Validate unit codes; returns the assisting list without duplicates or the lead."""
     known = known_unit_codes()
     if lead not in known:
-        raise field_error("lead_unit", f"unknown unit code {lead!r}")
+        raise unknown_code("lead_unit", "units", lead)
     for i, code in enumerate(assisting):
         if code not in known:
-            raise field_error(f"assisting_units.{i}", f"unknown unit code {code!r}")
+            raise unknown_code(f"assisting_units.{i}", "units", code)
     return [c for c in dict.fromkeys(assisting) if c != lead]
 
 
@@ -71,12 +71,9 @@ def assign(session: UnitOfWork, ticket: Ticket, *, lead: str, assisting: list[st
 
 def set_deadlines(ticket: Ticket) -> None:
     """Compute the deadlines from their stored inputs (also used to recompute provisional ones)."""
-    from service.domain.workdays import Calendar
-
     provisional = False
     if ticket.assigned_at is not None and ticket.accept_hours is not None:
-        ticket.accept_due_at, provisional = Calendar.from_settings().add_working_hours(ticket.assigned_at,
-                                                                                      ticket.accept_hours)
+        ticket.accept_due_at, provisional = sla.accept_deadline(ticket.assigned_at, ticket.accept_hours, ticket.urgency)
     if ticket.resolve_days is not None and ticket.resolve_from_at is not None:
         ticket.resolve_due_at, ticket.remind_at, ticket.red_due_at, p = sla.resolve_deadlines(
             ticket.resolve_from_at, ticket.resolve_days)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 from models import OPEN_STATUSES, EventKind, Role, Ticket, TicketStatus, User
 from models.enums import sql_list
+from routing_rules.vocab import TOWN_CENTRE_PREFIX
 from service.config import get_settings
 from service.effects import RefreshStats, RouteNewTickets, TicketReceived
 from service.errors import field_error
@@ -94,14 +95,14 @@ def _statement():
             INSERT INTO ticket (number, channel_code, external_id, enterprise_id, enterprise_name, uscc, contact_name,
                                 contact_phone, county_code, town_code, request_type, category_code, urgency, title,
                                 description, tokens, search_vector, status, registered_by_unit_code,
-                                created_by_id, received_at)
+                                created_by_id, received_at, answered_locally)
             SELECT to_char(timezone(:tz, now()), 'YYYYMMDD') || '-' || lpad(nextval('ticket_number_seq')::text, 7, '0'),
                    :channel, :external_id, ent.id, :name, :uscc, :contact_name, :contact_phone,
                    CASE WHEN :placed THEN :county ELSE ent.county_code END,
                    CASE WHEN :placed THEN :town ELSE ent.town_code END,
                    :request_type, :category, :urgency, :title, :description, CAST(:tokens AS text[]),
                    to_tsvector('simple', :search_tokens), :status, :unit, :created_by,
-                   coalesce(CAST(:received_at AS timestamptz), now())
+                   coalesce(CAST(:received_at AS timestamptz), now()), :answered_locally
             FROM ent
             ON CONFLICT (channel_code, external_id) WHERE external_id IS NOT NULL DO NOTHING
             RETURNING {returned}),
@@ -175,6 +176,8 @@ def register(uow: UnitOfWork, data: TicketFields, *, channel: str, external_id: 
     A ticket answered during the call (`instant_answer`) is 即时办结 in the same transaction; any other new
     ticket asks for routing once the unit commits. Either way it is counted once, after the commit.
     """
+    if getattr(data, "answered_locally", False) and not (registered_by_unit or "").startswith(TOWN_CENTRE_PREFIX):
+        raise field_error("answered_locally", "only a town centre's staff may mark a ticket answered locally")
     params, given = _intake_params(data, channel=channel, external_id=external_id, user=user,
                                    registered_by_unit=registered_by_unit, system=system)
     row = uow.connection().execute(_statement(), params).first()
@@ -224,6 +227,7 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
         "title": data.title, "description": data.description, "search_tokens": search_tokens,
         "status": given["status"], "unit": registered_by_unit, "created_by": given["created_by_id"],
         "received_at": data.received_at, "actor": events.actor_name(user, system),
+        "answered_locally": bool(getattr(data, "answered_locally", False)),
         "event_unit": registered_by_unit if registered_by_unit is not None else (user.unit_code if user else None),
         # Handlers are shown only the similar tickets they may read; other roles and platforms see all.
         "sees_all": handler is None, "viewer_unit": handler,

@@ -3,23 +3,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 
-from models import EventKind, Ticket, TicketStatus, User
+from models import EventKind, Ticket, TicketEvent, TicketStatus, User
+from service.config import get_settings
 from service.errors import field_error
 from service.effects import TicketResolved
 from service.pipeline import clocks, sla
 from service.domain import events
 from service.pipeline.actions import finish, set_deadlines
-from service.pipeline.workflow import SATISFACTION, Action, check
+from service.pipeline.workflow import CLOSE_BASIS, SATISFACTION, Action, check, rated_badly
 from service.unit_of_work import UnitOfWork
 
 S = TicketStatus
 
 
 def request_extension(session: UnitOfWork, ticket: Ticket, user: User, *, new_due: datetime, reason: str) -> Ticket:
-    """延期 request, before the 办结 deadline, for a later date."""
+    """延期 request, before the 办结 deadline, for a later working day (a weekend or holiday is refused)."""
     check(Action.REQUEST_EXTENSION, ticket, user)
+    if problem := sla.off_day_problem(new_due):
+        raise field_error("new_due_at", problem)
     if ticket.resolve_due_at is not None and new_due <= ticket.resolve_due_at:
         raise field_error("new_due_at", f"must be later than the current deadline {ticket.resolve_due_at.isoformat()}")
     ticket.pending_extension = {"new_due_at": new_due.isoformat(), "reason": reason,
@@ -85,15 +88,36 @@ def instant_resolve(session: UnitOfWork, ticket: Ticket, user: User, answer: str
 
 
 def feedback(session: UnitOfWork, ticket: Ticket, user: User, *, satisfaction: str, solved: bool,
-             comment: str = "") -> Ticket:
-    """回访: the enterprise's own word on the result."""
-    check(Action.FEEDBACK, ticket, user)
+             comment: str = "", amends: bool = False) -> Ticket:
+    """回访: the enterprise's own word on the result, once per resolution.
+
+    `amends`: a correction of that 回访, recorded as its own event that names the one it replaces; the
+    statistics count only the last word (service/pipeline/stats/facts.py)."""
+    check(Action.AMEND_FEEDBACK if amends else Action.FEEDBACK, ticket, user)
     if satisfaction not in SATISFACTION:
         raise field_error("satisfaction", f"unknown value {satisfaction!r}; allowed: {', '.join(SATISFACTION)}")
+    payload = {"satisfaction": satisfaction, "satisfaction_label": SATISFACTION[satisfaction],
+               "solved": solved, "comment": comment}
+    if amends:
+        payload["amends"] = session.scalar(
+            select(TicketEvent.id).where(TicketEvent.ticket_id == ticket.id,
+                                         TicketEvent.kind.in_((EventKind.FEEDBACK, EventKind.FEEDBACK_AMENDED)))
+            .order_by(TicketEvent.id.desc()).limit(1))
+        payload["was"] = {"satisfaction": ticket.satisfaction, "solved": ticket.solved}
     ticket.satisfaction, ticket.solved, ticket.feedback_at = satisfaction, solved, func.now()
-    events.record(session, ticket, EventKind.FEEDBACK, user=user, unit_code=ticket.lead_unit_code,
-                  payload={"satisfaction": satisfaction, "satisfaction_label": SATISFACTION[satisfaction],
-                           "solved": solved, "comment": comment})
+    events.record(session, ticket, EventKind.FEEDBACK_AMENDED if amends else EventKind.FEEDBACK, user=user,
+                  unit_code=ticket.lead_unit_code, payload=payload)
+    ticket.version += 1
+    return finish(session, ticket)
+
+
+def feedback_attempt(session: UnitOfWork, ticket: Ticket, user: User, note: str = "") -> Ticket:
+    """A 回访 call nobody answered; HOTLINE_FEEDBACK_MAX_ATTEMPTS of them allow 归档 without a 回访."""
+    check(Action.FEEDBACK_ATTEMPT, ticket, user)
+    ticket.feedback_attempts = (ticket.feedback_attempts or 0) + 1
+    events.record(session, ticket, EventKind.FEEDBACK_ATTEMPT, user=user, unit_code=ticket.lead_unit_code,
+                  payload={"attempt": ticket.feedback_attempts, "of": get_settings().feedback_max_attempts,
+                           "note": note})
     ticket.version += 1
     return finish(session, ticket)
 
@@ -109,6 +133,7 @@ def reopen(session: UnitOfWork, ticket: Ticket, user: User, *, reason: str, reso
     ticket.reopen_count += 1
     ticket.resolved_at = None
     ticket.satisfaction = ticket.solved = ticket.feedback_at = None
+    ticket.feedback_attempts = 0  # the new resolution gets its own 回访
     ticket.reminded_at, ticket.supervision, ticket.supervised_at = None, None, None
     events.transition(session, ticket, EventKind.REOPENED, S.IN_PROGRESS, user=user, unit_code=ticket.lead_unit_code,
                       payload={"reason": reason, "reopen_count": ticket.reopen_count,
@@ -116,12 +141,37 @@ def reopen(session: UnitOfWork, ticket: Ticket, user: User, *, reason: str, reso
     return finish(session, ticket, "reopened")
 
 
-def close(session: UnitOfWork, ticket: Ticket, user: User, note: str = "") -> Ticket:
-    """归档."""
+def close(session: UnitOfWork, ticket: Ticket, user: User, note: str = "", *, reason: str = "",
+          declined: bool = False) -> Ticket:
+    """归档 on the 回访, or on HOTLINE_FEEDBACK_MAX_ATTEMPTS unanswered calls; `declined`: the enterprise refused
+    the 回访 (with its `reason`); after a 不满意 or 未解决 回访, a dispatcher's decision with a `reason`."""
+    if declined:
+        return close_declined(session, ticket, user, reason=reason, note=note)
+    if rated_badly(ticket):
+        return close_by_decision(session, ticket, user, reason=reason, note=note)
     check(Action.CLOSE, ticket, user)
+    return _archive(session, ticket, user, "feedback" if ticket.feedback_at is not None else "no_answer", note, reason)
+
+
+def close_declined(session: UnitOfWork, ticket: Ticket, user: User, *, reason: str, note: str = "") -> Ticket:
+    """归档 without a 回访 because the enterprise declined one; the reason is recorded."""
+    check(Action.CLOSE_DECLINED, ticket, user)
+    return _archive(session, ticket, user, "declined", note, reason)
+
+
+def close_by_decision(session: UnitOfWork, ticket: Ticket, user: User, *, reason: str, note: str = "") -> Ticket:
+    """归档 after a 不满意 or 未解决 回访, instead of 重办: a dispatcher's decision with its reason."""
+    check(Action.CLOSE_BY_DECISION, ticket, user)
+    return _archive(session, ticket, user, "dispatcher_decision", note, reason)
+
+
+def _archive(session: UnitOfWork, ticket: Ticket, user: User, basis: str, note: str, reason: str) -> Ticket:
+    if basis in ("declined", "dispatcher_decision") and len(reason.strip()) < 2:
+        raise field_error("reason", f"归档 ({CLOSE_BASIS[basis]}) needs the reason, stated")
     ticket.closed_at = func.now()
     events.transition(session, ticket, EventKind.CLOSED, S.CLOSED, user=user, unit_code=ticket.lead_unit_code,
-                      payload={"note": note})
+                      payload={"note": note, "basis": basis, "basis_label": CLOSE_BASIS[basis], "reason": reason,
+                               "feedback_attempts": ticket.feedback_attempts or 0})
     return finish(session, ticket)
 
 

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from models import Enterprise, EventKind, Ticket, TicketStatus
 from routing_rules import DEFAULT_RULES_DIR, Decision, RuleSet, RuleSetError, TicketFacts
+from routing_rules.vocab import TOWN_CENTRE_PREFIX
 from service.config import get_settings
 from service.effects import RoutingDecided
 from service.errors import RulesInvalid
-from service.pipeline import actions
+from service.pipeline import actions, suggest
 from service.domain import events
 from service.domain.reference import known_unit_codes, reference
 from service.schemas.routing import PreviewIn
@@ -83,7 +84,8 @@ def ruleset_status() -> dict:
 
 
 def facts_for(ticket: Ticket, enterprise: Enterprise | None) -> TicketFacts:
-    """What the rules may look at for a ticket."""
+    """What the rules may look at for a ticket; `registered_by_town_centre` means the centre of the ticket's own town."""
+    registered = bool(ticket.town_code) and ticket.registered_by_unit_code == TOWN_CENTRE_PREFIX + ticket.town_code
     return TicketFacts(
         channel=ticket.channel_code, category=ticket.category_code, request_type=ticket.request_type,
         urgency=ticket.urgency, county=ticket.county_code, town=ticket.town_code,
@@ -91,6 +93,7 @@ def facts_for(ticket: Ticket, enterprise: Enterprise | None) -> TicketFacts:
         enterprise_chain=enterprise.chain_code if enterprise else None,
         above_scale=enterprise.above_scale if enterprise else None,
         title=ticket.title, description=ticket.description,
+        registered_by_town_centre=registered, answered_locally=registered and bool(ticket.answered_locally),
     )
 
 
@@ -100,7 +103,9 @@ def preview_facts(body: PreviewIn) -> TicketFacts:
     return TicketFacts(channel=body.channel, category=body.category, request_type=body.request_type.value,
                        urgency=body.urgency.value, county=county, town=body.town,
                        enterprise_tier=body.enterprise_tier, enterprise_chain=body.enterprise_chain,
-                       above_scale=body.above_scale, title=body.title, description=body.description)
+                       above_scale=body.above_scale, title=body.title, description=body.description,
+                       registered_by_town_centre=body.registered_by_town_centre,
+                       answered_locally=body.registered_by_town_centre and body.answered_locally)
 
 
 def route_ticket(session: UnitOfWork, ticket_id: int, *, skip_locked: bool = False) -> Decision | None:
@@ -122,12 +127,14 @@ def route_ticket(session: UnitOfWork, ticket_id: int, *, skip_locked: bool = Fal
         events.transition(session, ticket, EventKind.ROUTING_NO_MATCH, TicketStatus.PENDING_DISPATCH,
                           system="router", payload=decision.to_dict())
         actions.finish(session, ticket)
+        suggest.after_routing(session, ticket, decision)  # for the dispatcher; it never routes
         return decision
     ticket.route_rule_id = decision.rule_id
     if decision.set_category and not ticket.category_code:
         ticket.category_code = decision.set_category
     actions.assign(session, ticket, lead=decision.lead_unit, assisting=list(decision.assisting_units), kind=EventKind.ROUTED,
                    system="router", payload=decision.to_dict(), sla_override=decision.sla)
+    suggest.after_routing(session, ticket, decision)  # compared with the rule's choice, which stands
     return decision
 
 

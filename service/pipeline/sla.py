@@ -1,4 +1,7 @@
-"""Deadlines: the SLA table, and the 签收 / 办结 / 催办 / 督办 instants of a ticket."""
+"""Deadlines: the SLA table, and the 签收 / 办结 / 催办 / 督办 instants of a ticket.
+
+A limit counts office hours on working days, unless the table marks it `around_the_clock` for the ticket's urgency
+(特急: a 签收 promised within 15 minutes at 03:15 falls due at 03:30, not the next morning)."""
 from __future__ import annotations
 
 import math
@@ -11,7 +14,11 @@ import yaml
 
 from service.config import get_settings
 from service.domain.bounds import FIRST_INSTANT
-from service.domain.workdays import Calendar
+from service.domain.workdays import Calendar, day_info, next_workday
+
+# The limits a table may count around the clock (elapsed hours): the 签收 limit. The 办结 limit stays in working
+# days for every urgency: it is the deadline told to the enterprise, and 当日办结 means the same working day.
+CLOCK_LIMITS = ("accept_hours",)
 
 DEFAULT_SLA_FILE = Path(__file__).resolve().parents[2] / "routing_rules" / "sla.yaml"
 
@@ -31,6 +38,10 @@ class SlaTable:
     remind_before_hours: float
     red_after_days: int
     refuse_review_hours: float
+    around_the_clock: dict[str, frozenset[str]]  # urgency -> the limits that count elapsed time
+
+    def runs_around_the_clock(self, urgency: str, limit: str) -> bool:
+        return limit in self.around_the_clock.get(urgency, ())
 
     def limits(self, request_type: str, urgency: str, override: dict | None = None) -> Limits:
         """Defaults, then the request type, then the urgency, then a rule's override."""
@@ -43,10 +54,18 @@ class SlaTable:
 def load_sla(path: Path) -> SlaTable:
     """Parse and check the SLA file."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    by_urgency, clock = {}, {}
+    for urgency, section in (doc.get("by_urgency") or {}).items():
+        section = dict(section)
+        names = section.pop("around_the_clock", [])
+        if not isinstance(names, list) or any(n not in CLOCK_LIMITS for n in names):
+            raise ValueError(f"{path}: around_the_clock of {urgency} must list limits among {', '.join(CLOCK_LIMITS)}")
+        by_urgency[urgency], clock[urgency] = section, frozenset(names)
     table = SlaTable(
         version=str(doc["version"]), defaults=doc["defaults"], by_request_type=doc.get("by_request_type", {}),
-        by_urgency=doc.get("by_urgency", {}), remind_before_hours=float(doc.get("remind_before_hours", 4)),
+        by_urgency=by_urgency, remind_before_hours=float(doc.get("remind_before_hours", 4)),
         red_after_days=int(doc.get("red_after_days", 3)), refuse_review_hours=float(doc.get("refuse_review_hours", 8)),
+        around_the_clock=clock,
     )
     for section in (table.defaults, *table.by_request_type.values(), *table.by_urgency.values()):
         for key, value in section.items():
@@ -58,6 +77,27 @@ def load_sla(path: Path) -> SlaTable:
 @lru_cache
 def sla_table() -> SlaTable:
     return load_sla(get_settings().sla_file or DEFAULT_SLA_FILE)
+
+
+def accept_deadline(assigned_at: datetime, accept_hours: float, urgency: str) -> tuple[datetime, bool]:
+    """(签收 deadline, provisional): elapsed hours when the urgency runs the 签收 limit around the clock, else
+    office hours on working days."""
+    if sla_table().runs_around_the_clock(urgency, "accept_hours"):
+        return assigned_at + timedelta(hours=accept_hours), False
+    return Calendar.from_settings().add_working_hours(assigned_at, accept_hours)
+
+
+def off_day_problem(due: datetime) -> str | None:
+    """Why a deadline set by hand (延期) cannot fall on its day: a weekend or holiday, with the next working day
+    named; None on a working day. Such a date is refused, never moved: the handler chooses the new date."""
+    cal = Calendar.from_settings()
+    day = due.astimezone(cal.tz).date()
+    if day_info(day)[0]:
+        return None
+    after, after_provisional = next_workday(day)
+    unsure = " (provisional: that year's official schedule is not published yet)" if after_provisional else ""
+    return (f"{day.isoformat()} is not a working day (weekend or holiday); the next working day is "
+            f"{after.isoformat()}{unsure}")
 
 
 def flag_times(due: datetime) -> tuple[datetime, datetime, bool]:

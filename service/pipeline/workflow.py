@@ -1,6 +1,9 @@
 """The work-order state machine: which action fits which state, and who may take it.
 
 受理 -> 派单 -> 签收 -> 办理 -> 办结 -> 回访 -> 归档, with 退单 review, 改派, 延期, 重办 and 并单.
+One 回访 per resolution (a correction is an amendment). 归档 needs that 回访, or unanswered calls up to
+HOTLINE_FEEDBACK_MAX_ATTEMPTS, or the enterprise's stated refusal; after a 不满意 or 未解决 回访 a dispatcher
+decides: 重办, or 归档 with a reason.
 催办 and 督办 are flags (actions that change no state).
 """
 from __future__ import annotations
@@ -12,6 +15,7 @@ from enum import StrEnum
 
 from models import OPEN_STATUSES, WORKING_STATUSES, Role, Ticket, User
 from models.enums import TicketStatus
+from service.config import get_settings
 from service.errors import Forbidden, InvalidTransition
 
 S = TicketStatus
@@ -31,8 +35,12 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     INSTANT_RESOLVE = "instant_resolve"
     FEEDBACK = "feedback"
+    AMEND_FEEDBACK = "amend_feedback"
+    FEEDBACK_ATTEMPT = "feedback_attempt"
     REOPEN = "reopen"
     CLOSE = "close"
+    CLOSE_DECLINED = "close_declined"
+    CLOSE_BY_DECISION = "close_by_decision"
     MERGE = "merge"
     UNMERGE = "unmerge"
     REMIND = "remind"
@@ -43,7 +51,8 @@ ACTION_LABELS = {
     "dispatch": "派单", "accept": "签收", "refuse": "退单", "approve_refusal": "同意退单并改派",
     "overrule_refusal": "驳回退单(强制派单)", "transfer": "改派", "assist": "协办意见", "request_extension": "申请延期",
     "approve_extension": "同意延期", "deny_extension": "不同意延期", "resolve": "办结", "instant_resolve": "即时办结",
-    "feedback": "回访", "reopen": "重办", "close": "归档", "merge": "并单", "unmerge": "撤销并单",
+    "feedback": "回访", "amend_feedback": "更正回访", "feedback_attempt": "回访未接通", "reopen": "重办",
+    "close": "归档", "close_declined": "归档(企业拒绝回访)", "close_by_decision": "归档(不满意，派单员决定)", "merge": "并单", "unmerge": "撤销并单",
     "remind": "催办", "supervise": "督办",
 }
 
@@ -54,6 +63,9 @@ REFUSAL_REASONS = {
     "duplicate": "重复",
 }
 SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+# Why a ticket was archived (the `basis` of its 归档 event).
+CLOSE_BASIS = {"feedback": "已回访", "no_answer": "多次回访未接通", "declined": "企业拒绝回访",
+               "dispatcher_decision": "回访不满意或未解决，派单员决定归档"}
 
 
 def _handler_of(unit_attr: Callable[[Ticket], list[str]]) -> Callable[[User, Ticket], bool]:
@@ -102,6 +114,39 @@ def _reopenable(t: Ticket) -> str | None:
     return "重办 follows an unsatisfied or unsolved 回访"
 
 
+def rated_badly(t: Ticket) -> bool:
+    """The 回访 of the current resolution says 不满意 or 未解决: a dispatcher decides (重办, or 归档 with a reason)."""
+    return t.feedback_at is not None and (t.satisfaction == "unsatisfied" or t.solved is False)
+
+
+def _no_feedback_yet(t: Ticket) -> str | None:
+    if t.feedback_at is not None:
+        return "a 回访 exists for this resolution (one per resolution); correct it with POST .../feedback/amend"
+    return None
+
+
+def _has_feedback(t: Ticket) -> str | None:
+    return None if t.feedback_at is not None else "there is no 回访 on this resolution to amend"
+
+
+def _closable(t: Ticket) -> str | None:
+    """归档 needs a 回访 that raises nothing to decide, or the calls the setting allows all unanswered."""
+    if rated_badly(t):
+        return ("the 回访 was 不满意 or 未解决: a dispatcher decides, 重办 or 归档 with a stated reason "
+                "(close_by_decision)")
+    if t.feedback_at is not None:
+        return None
+    limit = get_settings().feedback_max_attempts
+    if (t.feedback_attempts or 0) >= limit:
+        return None
+    return (f"归档 needs a 回访 on this resolution, or {limit} unanswered calls (feedback/attempt, "
+            f"{t.feedback_attempts or 0} so far), or the enterprise's refusal with a reason (declined)")
+
+
+def _rated_badly(t: Ticket) -> str | None:
+    return None if rated_badly(t) else "only a 回访 of 不满意 or 未解决 leaves 归档 to a dispatcher's decision"
+
+
 @dataclass(frozen=True)
 class Rule:
     states: tuple[TicketStatus, ...]
@@ -123,9 +168,13 @@ MACHINE: dict[Action, Rule] = {
     Action.DENY_EXTENSION: Rule((S.IN_PROGRESS,), DISPATCHER, "a dispatcher", _pending_extension),
     Action.RESOLVE: Rule((S.IN_PROGRESS,), LEAD, "the lead unit"),
     Action.INSTANT_RESOLVE: Rule((S.NEW,), _registrar, "the operator or centre that registered it"),
-    Action.FEEDBACK: Rule((S.RESOLVED,), FRONT_DESK, "an operator"),
+    Action.FEEDBACK: Rule((S.RESOLVED,), FRONT_DESK, "an operator", _no_feedback_yet),
+    Action.AMEND_FEEDBACK: Rule((S.RESOLVED,), FRONT_DESK, "an operator", _has_feedback),
+    Action.FEEDBACK_ATTEMPT: Rule((S.RESOLVED,), FRONT_DESK, "an operator", _no_feedback_yet),
     Action.REOPEN: Rule((S.RESOLVED,), DISPATCHER, "a dispatcher", _reopenable),
-    Action.CLOSE: Rule((S.RESOLVED,), FRONT_DESK, "an operator"),
+    Action.CLOSE: Rule((S.RESOLVED,), FRONT_DESK, "an operator", _closable),
+    Action.CLOSE_DECLINED: Rule((S.RESOLVED,), FRONT_DESK, "an operator", _no_feedback_yet),
+    Action.CLOSE_BY_DECISION: Rule((S.RESOLVED,), DISPATCHER, "a dispatcher", _rated_badly),
     Action.MERGE: Rule(OPEN_STATUSES, FRONT_DESK, "an operator"),
     Action.UNMERGE: Rule((S.MERGED,), DISPATCHER, "a dispatcher"),
     Action.REMIND: Rule(WORKING_STATUSES, SUPERVISOR, "a dispatcher or leader"),

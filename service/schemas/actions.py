@@ -1,9 +1,12 @@
 """Bodies of the lifecycle actions."""
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+                      WithJsonSchema)
 
 from service.domain.bounds import MAX_ID, instant_problem
 
@@ -19,6 +22,26 @@ def _in_calendar(value):
 
 # A date the deadline arithmetic can work from (it computes the 催办 and red-light instants after it).
 CalendarInstant = Annotated[AwareDatetime, AfterValidator(_in_calendar)]
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_means_end_of_office_hours(value):
+    """"2026-12-18" alone: the end of office hours that day in the service's time zone (Beijing time)."""
+    if isinstance(value, str) and _DATE_ONLY.fullmatch(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return value  # not a real day: the datetime parser says why
+        from service.domain.workdays import Calendar
+
+        return Calendar.from_settings().end_of_day(day)
+    return value
+
+
+DueDay = Annotated[CalendarInstant, BeforeValidator(_date_means_end_of_office_hours),
+                   WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"},
+                                             {"type": "string", "format": "date"}]})]
 
 
 class ActionIn(BaseModel):
@@ -59,7 +82,11 @@ class AnswerIn(ActionIn):
 
 
 class ExtensionIn(ActionIn):
-    new_due_at: CalendarInstant
+    new_due_at: DueDay = Field(description=(
+        "the requested 办结 deadline: a date-time with its offset, or a date alone (\"2026-12-18\"), meaning the "
+        "end of office hours that day, Beijing time. It must be later than the current deadline and fall on a "
+        "working day: a weekend or holiday is refused (422 naming new_due_at and the next working day), "
+        "never moved."))
     reason: Required
 
 
@@ -67,6 +94,13 @@ class FeedbackIn(ActionIn):
     satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"]
     solved: bool
     comment: Note = ""
+
+
+class CloseIn(ActionIn):
+    note: Note = ""
+    reason: Note = Field("", description="why: the enterprise's refusal (with declined), or the dispatcher's decision "
+                                         "to archive after a 不满意 or 未解决 回访")
+    declined: bool = Field(False, description="the enterprise declined the 回访 (needs reason)")
 
 
 class ReopenIn(ActionIn):

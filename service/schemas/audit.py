@@ -1,12 +1,11 @@
 """Response models of the personal-data audit trail."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from service.schemas.common import Coded
+from service.schemas.common import Coded, Instant
 
 
 class AuditUser(BaseModel):
@@ -22,7 +21,7 @@ class AuditTicket(BaseModel):
 
 class AuditEventOut(BaseModel):
     id: int
-    at: datetime
+    at: Instant
     user: AuditUser
     action: Coded
     ticket: AuditTicket | None

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from models.export import ExportKind
-from service.schemas.common import Coded
+from service.schemas.common import Coded, Instant
 
 
 class ExportRequest(BaseModel):
@@ -41,9 +41,9 @@ class ExportOut(BaseModel):
     filename: str
     size_bytes: int | None
     error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Instant
+    started_at: Instant | None
+    finished_at: Instant | None
     status_url: str
     download_url: str = Field(description="answers 409 until status is done")
 
@@ -56,18 +56,29 @@ class RejectedRow(BaseModel):
 
 class ImportedRow(BaseModel):
     row: int
+    ref: str | None = Field(None, description="the sheet's own 编号/序号: a reference, never the row's identity")
     id: int | None = Field(description="null in a dry run for a row that would be created")
     number: str | None
-    created: bool = Field(description="false: already imported (same channel and external id)")
+    created: bool = Field(description="false: already imported (same channel and content, or same external id)")
+
+
+class UnrecognisedColumn(BaseModel):
+    column: str = Field(description="the column's letter, e.g. K")
+    header: str = Field(description="its header, read by no field: its values are not imported")
 
 
 class ImportReport(BaseModel):
     rows: int = Field(description="non-blank data rows read")
     created: int = Field(description="tickets created (in a dry run: that would be created)")
-    duplicates: int = Field(description="rows already imported before, or repeated in the file")
+    duplicates: int = Field(description="rows already imported before, or repeated in the file (same content, or "
+                                        "same external id and content; an id naming other content is rejected)")
     dry_run: bool
     rejected: list[RejectedRow]
     tickets: list[ImportedRow]
+    unrecognised_columns: list[UnrecognisedColumn] = Field(
+        [], description="header columns no field reads (add a mapping to import them)")
+    notes: list[RejectedRow] = Field([], description="what an imported row held but its ticket does not keep, e.g. "
+                                                     "the second number of a phone cell")
 
 
 class ImportJobOut(BaseModel):
@@ -80,8 +91,8 @@ class ImportJobOut(BaseModel):
     filename: str
     size_bytes: int
     error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Instant
+    started_at: Instant | None
+    finished_at: Instant | None
     status_url: str
     report: ImportReport | None = Field(description="once status is done: what a small upload answers at once")

@@ -5,14 +5,16 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+                      field_validator)
 from stdnum.cn import uscc as uscc_std
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from models import RequestType, Urgency
 from service.domain.bounds import received_at_problem
-from service.domain.reference import reference
-from service.schemas.common import Coded
+from service.domain.reference import lookup_code, lookup_enum, reference
+from service.errors import KIND_ZH, FieldProblem
+from service.schemas.common import Coded, Instant, JsonDict
 
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
 
@@ -26,7 +28,8 @@ def check_code(kind: str, value: str | None) -> str | None:
     allowed = sorted(reference().codes(kind))
     if value not in allowed:
         shown = ", ".join(allowed) if len(allowed) <= 20 else ", ".join(allowed[:20]) + ", ..."
-        raise ValueError(f"unknown {kind[:-1] if kind != 'categories' else 'category'} {value!r}; allowed: {shown}")
+        raise FieldProblem(f"unknown {kind[:-1] if kind != 'categories' else 'category'} {value!r}; allowed: {shown}",
+                           zh=f"未知的{KIND_ZH.get(kind, '')}代码 {value!r}；可选：{shown}", code="unknown_code")
     return value
 
 
@@ -34,13 +37,18 @@ def _code(kind: str):
     return AfterValidator(lambda v: check_code(kind, v))
 
 
-# Reference codes, validated against the reference data with the allowed values in the error.
-ChannelCode = Annotated[str, _code("channels")]
-CountyCode = Annotated[str, _code("counties")]
-TownCode = Annotated[str, _code("towns")]
-CategoryCode = Annotated[str, _code("categories")]
-ChainCode = Annotated[str, _code("chains")]
-TierCode = Annotated[str, _code("tiers")]
+def _label(kind: str):
+    return BeforeValidator(lambda v: lookup_code(kind, v))
+
+
+# Reference codes, validated against the reference data with the allowed values in the error. A Chinese label
+# (柳市镇, 96666助企热线) is taken for its code, with the spreadsheet import's lookup.
+ChannelCode = Annotated[str, _label("channels"), _code("channels")]
+CountyCode = Annotated[str, _label("counties"), _code("counties")]
+TownCode = Annotated[str, _label("towns"), _code("towns")]
+CategoryCode = Annotated[str, _label("categories"), _code("categories")]
+ChainCode = Annotated[str, _label("chains"), _code("chains")]
+TierCode = Annotated[str, _label("tiers"), _code("tiers")]
 
 
 def validate_uscc(value: str) -> str:
@@ -50,9 +58,12 @@ def validate_uscc(value: str) -> str:
         return uscc_std.validate(code)
     except InvalidChecksum:
         expected = uscc_std.calc_check_digit(code[:17])
-        raise ValueError(f"check character is wrong: {code[17]!r} given, {expected!r} expected") from None
+        raise FieldProblem(f"check character is wrong: {code[17]!r} given, {expected!r} expected",
+                           zh=f"统一社会信用代码校验位错误：填写的是 {code[17]!r}，应为 {expected!r}",
+                           code="uscc_check_character") from None
     except ValidationError as exc:
-        raise ValueError(f"not a valid 18-character USCC: {exc}") from None
+        raise FieldProblem(f"not a valid 18-character USCC: {exc}", zh="不是有效的 18 位统一社会信用代码",
+                           code="uscc_invalid") from None
 
 
 class EnterpriseIn(BaseModel):
@@ -78,7 +89,8 @@ class ContactIn(BaseModel):
     @classmethod
     def _phone(cls, v: str) -> str:
         if not PHONE.match(v):
-            raise ValueError("not a phone number (digits, optional +, - and spaces, 5 to 20 characters)")
+            raise FieldProblem("not a phone number (digits, optional +, - and spaces, 5 to 20 characters)",
+                               zh="不是电话号码（数字，可带 +、- 和空格，5 到 20 位）", code="phone_invalid")
         return v
 
 
@@ -91,8 +103,8 @@ class TicketFields(BaseModel):
     county: CountyCode | None = None
     town: TownCode | None = None
     category: CategoryCode | None = None
-    request_type: RequestType
-    urgency: Urgency = Urgency.NORMAL
+    request_type: Annotated[RequestType, BeforeValidator(lambda v: lookup_enum(RequestType, v))]
+    urgency: Annotated[Urgency, BeforeValidator(lambda v: lookup_enum(Urgency, v))] = Urgency.NORMAL
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=20000)]
     received_at: AwareDatetime | None = Field(None, description="when the call or visit happened; default now")
@@ -110,6 +122,8 @@ class TicketCreate(TicketFields):
     external_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = None
     instant_answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=5000)] | None = \
         Field(None, description="即时办结: the answer given during the call; the ticket is resolved at once")
+    answered_locally: bool = Field(False, description="就地答复: a town centre's staff answered it on the spot; the "
+                                                      "ticket stays with that centre (town-centre staff only)")
 
 
 class BangqiyunPush(TicketFields):
@@ -131,8 +145,8 @@ class TicketRef(BaseModel):
 class Routing(BaseModel):
     rule_id: str | None
     ruleset_version: str | None
-    reasons: dict | None
-    routed_at: datetime | None
+    reasons: JsonDict | None
+    routed_at: Instant | None
 
 
 class EventOut(BaseModel):
@@ -143,8 +157,8 @@ class EventOut(BaseModel):
     to_status: Coded | None
     actor: str
     unit: UnitRef | None
-    at: datetime
-    payload: dict[str, Any]
+    at: Instant
+    payload: JsonDict
 
 
 class DuplicateOut(BaseModel):
@@ -156,23 +170,26 @@ class DuplicateOut(BaseModel):
 
 
 class Deadlines(BaseModel):
-    accept_due_at: datetime | None
-    resolve_due_at: datetime | None
-    provisional: bool = Field(description="counted on a year whose official calendar is not published yet")
-    reminded_at: datetime | None
+    accept_due_at: Instant | None
+    resolve_due_at: Instant | None
+    provisional: bool = Field(description=(
+        "counted on a year whose official schedule is not published yet: weekends and the statutory holidays "
+        "(元旦, 春节 除夕 to 初三, 清明, 劳动节, 端午, 中秋, 国庆) are off; that year's 调休 and 补假 are not known "
+        "yet, so the deadline is recounted once the schedule is installed"))
+    reminded_at: Instant | None
     supervision: Coded | None
 
 
 class Work(BaseModel):
-    assigned_at: datetime | None
-    accepted_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
+    assigned_at: Instant | None
+    accepted_at: Instant | None
+    resolved_at: Instant | None
+    closed_at: Instant | None
     opinion: str | None
-    pending_refusal: dict | None
-    pending_extension: dict | None
+    pending_refusal: JsonDict | None
+    pending_extension: JsonDict | None
     reopen_count: int
-    feedback: dict | None
+    feedback: JsonDict | None
 
 
 class TicketOut(BaseModel):
@@ -197,17 +214,32 @@ class TicketOut(BaseModel):
     merged_into: TicketRef | None
     deadlines: Deadlines
     work: Work
-    received_at: datetime
-    created_at: datetime
-    updated_at: datetime
+    received_at: Instant
+    created_at: Instant
+    updated_at: Instant
     version: int
     allowed_actions: list[Coded] = Field(default_factory=list, description="what the caller may do next")
+
+
+class SuggestionOut(BaseModel):
+    """The unit the suggestion model proposes (it never routes by itself), beside the rule's choice if any."""
+
+    kind: Coded = Field(description="the suggested unit kind, e.g. {code: rsj, label: 人社局}")
+    unit: UnitRef | None = Field(description="that kind's unit for this ticket's county (or the city's, or its "
+                                             "town's centre); null when there is none")
+    confidence: float = Field(description="the model's probability of its top kind, 0 to 1")
+    model_version: int
+    rule_id: str | None = Field(description="the rule whose decision the suggestion was compared with")
+    rule_kind: Coded | None
+    disagrees: bool = Field(description="the model's kind differs from the rule's with high confidence")
+    created_at: Instant
 
 
 class TicketDetail(TicketOut):
     merged_tickets: list[TicketRef]
     history: list[EventOut]
-    clocks: dict | None
+    clocks: JsonDict | None
+    routing_suggestion: SuggestionOut | None = Field(None, description="for dispatchers: the model's suggestion")
 
 
 class TicketCreated(TicketOut):

@@ -1,6 +1,7 @@
 """Users, password hashing and bearer tokens."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import Role, Unit, User
 from service.config import get_settings
-from service.errors import Conflict, ServiceUnavailable, Unauthorized, field_error
+from service.errors import Conflict, ServiceUnavailable, Unauthorized, field_error, unknown_code
 from service.domain.bounds import is_id
 
 ALGORITHM = "HS256"
@@ -34,11 +35,10 @@ def create_user(session: Session, *, username: str, password: str, role: Role, u
                 display_name: str = "") -> User:
     """Add a user; a handler must name its unit, other roles may not."""
     if role == Role.HANDLER and not unit_code:
-        raise field_error("unit", "a handler must be bound to a unit")
+        raise field_error("unit", "a handler must be bound to a unit", zh="承办人须绑定一个单位")
     if unit_code and session.get(Unit, unit_code) is None:
-        raise field_error("unit", f"unknown unit code {unit_code!r}")
-    if len(password.encode()) > 72 or len(password) < 6:
-        raise field_error("password", "must be 6 to 72 bytes long")
+        raise unknown_code("unit", "units", unit_code)
+    check_password_length(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     user = User(username=username, password_hash=hash_password(password), role=role.value, unit_code=unit_code,
@@ -46,6 +46,39 @@ def create_user(session: Session, *, username: str, password: str, role: Role, u
     session.add(user)
     session.flush()
     return user
+
+
+def check_password_length(password: str, field: str = "password") -> None:
+    """6 to 72 bytes: bcrypt reads no further than 72."""
+    if len(password.encode()) > 72 or len(password) < 6:
+        raise field_error(field, "must be 6 to 72 bytes long", zh="密码须为 6 到 72 字节", code="password_length")
+
+
+def set_password(session: Session, user: User, password: str, field: str = "password") -> None:
+    """Give the user a new password; tokens issued before stop working (see password_stamp)."""
+    check_password_length(password, field)
+    user.password_hash = hash_password(password)
+    session.flush()
+    forget_user(user.id)
+
+
+def new_password() -> str:
+    """A random password for a reset: 12 characters a person can read out and type."""
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Deactivate or reactivate a user: a deactivated user cannot log in and its tokens stop working."""
+    user.active = active
+    session.flush()
+    forget_user(user.id)
+
+
+def password_stamp(user: User) -> str:
+    """A short fingerprint of the password hash, carried in tokens: a token from before a password change
+    no longer matches and is refused."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:12]
 
 
 _dummy_hashes: dict[int, str] = {}  # bcrypt cost -> the hash of a random password
@@ -83,7 +116,7 @@ def issue_token(user: User) -> tuple[str, int]:
     ttl = min(settings.token_ttl_minutes, settings.token_max_lifetime_minutes) * 60
     now = int(time.time())
     payload = {"sub": user.username, "uid": user.id, "role": user.role, "unit": user.unit_code,
-               "iat": now, "exp": now + ttl}
+               "pwd": password_stamp(user), "iat": now, "exp": now + ttl}
     return jwt.encode(payload, _secret_key(), algorithm=ALGORITHM), ttl
 
 
@@ -155,6 +188,11 @@ def cached_user(user_id: int | None) -> User | None:
     if hit is not None and time.monotonic() - hit[0] < get_settings().user_cache_seconds:
         return hit[1]
     return None
+
+
+def forget_user(user_id: int) -> None:
+    """Drop this process's cached copy of a changed user (other processes re-read it within user_cache_seconds)."""
+    _users.pop(user_id, None)
 
 
 def load_user(user_id: int | None) -> User | None:

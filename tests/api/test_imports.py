@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 import tracemalloc
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
@@ -169,3 +171,23 @@ def test_a_large_import_runs_as_a_job_and_its_report_is_kept(client, run_jobs, o
     got = client.get("/api/v1/tickets", params={"channel": "liangwan"}, headers=op).json()["items"]
     assert len(got) == 3 and {t["status"]["code"] for t in got} == {"assigned"}  # routed after the job's commit
     assert jobs.requeue_stale_imports() == {"enqueued": 0} and jobs.run_import(job["id"])["skipped"]
+
+
+def test_the_answer_names_unrecognised_columns_and_the_sheets_numbers(client):
+    op = login(client, "op")
+    header = ["编号"] + xlsx.HEADER + ["登记日期", "备注"]
+    october = [xlsx.row(1, header)] + [xlsx.row(i + 2, [i + 1] + xlsx.ticket_values(i, make_uscc(700 + i))
+                                                + ["2026-10-09", "已电话联系"]) for i in range(2)]
+    november = [xlsx.row(1, header)] + [xlsx.row(i + 2, [i + 1] + xlsx.ticket_values(i + 5, make_uscc(710 + i))
+                                                 + ["2026-11-09", None]) for i in range(2)]
+    first = _upload(client, op, xlsx.workbook(xlsx.sheet(october)))
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert (body["created"], body["duplicates"]) == (2, 0)
+    assert body["unrecognised_columns"] == [{"column": "K", "header": "备注"}]
+    second = _upload(client, op, xlsx.workbook(xlsx.sheet(november))).json()
+    assert (second["created"], second["duplicates"], second["rejected"]) == (2, 0, [])
+    assert [t["ref"] for t in second["tickets"]] == ["1", "2"] and _tickets() == 4
+    got = client.get("/api/v1/tickets", params={"q": "断电问题5"}, headers=op).json()["items"]
+    assert [datetime.fromisoformat(t["received_at"]) for t in got] == \
+        [datetime(2026, 11, 9, tzinfo=ZoneInfo("Asia/Shanghai"))]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import Role
+from service.domain.workdays import day_info
 from tests.factories import login, ticket_body
 
 
@@ -96,13 +97,20 @@ def test_refusal_overruled_stays_with_the_unit(client, people, assigned):
     assert do(client, people["power"], assigned, "refuse", reason="not_our_area").status_code == 409
 
 
+def _working(instant: datetime) -> datetime:
+    """The same time on the first working day from instant's day (a 延期 to a weekend or holiday is refused)."""
+    while not day_info(instant.date())[0]:
+        instant += timedelta(days=1)
+    return instant
+
+
 def test_extension_requested_then_approved_or_denied(client, people, assigned):
     do(client, people["power"], assigned, "accept")
     old_due = datetime.fromisoformat(assigned["deadlines"]["resolve_due_at"])
     early = (old_due - timedelta(days=1)).isoformat()
     bad = do(client, people["power"], assigned, "extension", new_due_at=early, reason="需要更换变压器")
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "new_due_at"
-    new_due = (old_due + timedelta(days=5)).isoformat()
+    new_due = _working(old_due + timedelta(days=5)).isoformat()
     r = do(client, people["power"], assigned, "extension", new_due_at=new_due, reason="需要更换变压器")
     assert r.status_code == 200 and r.json()["work"]["pending_extension"]["reason"] == "需要更换变压器"
     assert do(client, people["power"], assigned, "extension", new_due_at=new_due,
@@ -111,7 +119,7 @@ def test_extension_requested_then_approved_or_denied(client, people, assigned):
     assert datetime.fromisoformat(r.json()["deadlines"]["resolve_due_at"]) == datetime.fromisoformat(new_due)
     assert r.json()["work"]["pending_extension"] is None
     r = do(client, people["power"], assigned, "extension",
-           new_due_at=(old_due + timedelta(days=9)).isoformat(), reason="设备未到货")
+           new_due_at=_working(old_due + timedelta(days=9)).isoformat(), reason="设备未到货")
     r = do(client, people["disp"], assigned, "extension/deny", note="不同意")
     assert datetime.fromisoformat(r.json()["deadlines"]["resolve_due_at"]) == datetime.fromisoformat(new_due)
 

@@ -73,7 +73,8 @@ def test_invalid_json_says_line_and_column(client):
                     headers={**h, "Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     assert r.json() == {"error": "validation_error", "detail": [
-        {"field": "body", "message": "invalid JSON at line 2, column 14: Expecting value"}]}
+        {"field": "body", "code": "json_invalid", "message": "invalid JSON at line 2, column 14: Expecting value",
+         "message_zh": "JSON 格式错误（invalid JSON at line 2, column 14: Expecting value）"}]}
 
 
 def test_invalid_utf8_says_so_and_where(client):
@@ -82,7 +83,8 @@ def test_invalid_utf8_says_so_and_where(client):
                     headers={**h, "Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     assert r.json() == {"error": "validation_error",
-                        "detail": [{"field": "body", "message": "invalid UTF-8 at byte 11"}]}
+                        "detail": [{"field": "body", "code": "body_unreadable", "message": "invalid UTF-8 at byte 11",
+                                    "message_zh": "请求体无法读取（invalid UTF-8 at byte 11）"}]}
 
 
 def test_unreadable_form_is_422_naming_the_body(client):

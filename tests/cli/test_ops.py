@@ -19,14 +19,16 @@ runner = CliRunner()
 SH = ZoneInfo("Asia/Shanghai")
 
 
+# What a chinesecalendar release that knows 2027 adds: 元旦, and 劳动节 with its 补假 (1-2 May fall on a weekend).
+PUBLISHED_2027 = {dt.date(2027, 1, 1): "New Year's Day", **{dt.date(2027, 5, d): "Labour Day" for d in range(1, 6)}}
+
+
 @pytest.fixture
 def calendar_2027_published():
-    """What installing a chinesecalendar release that knows 2027 does: 元旦 2027 is a holiday."""
-    day = dt.date(2027, 1, 1)
-    cc.holidays[day] = "New Year's Day"
-    day_info.cache_clear()
-    yield
-    del cc.holidays[day]
+    """Installing the release is simulated by adding its days; before that, 2027 is provisional."""
+    yield lambda: (cc.holidays.update(PUBLISHED_2027), day_info.cache_clear())
+    for day in PUBLISHED_2027:
+        cc.holidays.pop(day, None)
     day_info.cache_clear()
 
 
@@ -36,26 +38,33 @@ def test_provisional_deadline_is_recounted_once_the_year_is_published(client, ru
     t = client.post("/api/v1/tickets", json=ticket_body(), headers=h).json()
     run_jobs()
     ticket = session.get(Ticket, t["id"])
-    # 30 working days from Tuesday 1 December 2026: 22 in December, the last 8 in (unpublished) 2027.
-    ticket.resolve_from_at, ticket.resolve_days = dt.datetime(2026, 12, 1, 10, 0, tzinfo=SH), 30
-    cc.holidays.pop(dt.date(2027, 1, 1))  # before publication
-    day_info.cache_clear()
+    # 10 working days from Monday 26 April 2027, in a year the installed release does not know yet.
+    ticket.resolve_from_at, ticket.resolve_days = dt.datetime(2027, 4, 26, 10, 0, tzinfo=SH), 10
     actions.set_deadlines(ticket)
     session.commit()
     assert ticket.due_provisional
-    assert ticket.resolve_due_at == dt.datetime(2027, 1, 12, 17, 30, tzinfo=SH)  # 1 Jan assumed a working day
+    # 1-2 May are off by law even before publication (a weekend anyway); the 补假 is not known yet.
+    assert ticket.resolve_due_at == dt.datetime(2027, 5, 10, 17, 30, tzinfo=SH)
 
-    cc.holidays[dt.date(2027, 1, 1)] = "New Year's Day"  # the new release arrives
-    day_info.cache_clear()
+    publish = calendar_2027_published
+    publish()  # the new release arrives: 3-5 May are the 补假
     r = runner.invoke(app, ["ops", "recompute-deadlines"])
     assert r.exit_code == 0 and r.output.startswith("1 ticket(s)")
     session.expire_all()
     ticket = session.get(Ticket, t["id"])
     assert not ticket.due_provisional
-    assert ticket.resolve_due_at == dt.datetime(2027, 1, 13, 17, 30, tzinfo=SH)  # 元旦 no longer counts
+    assert ticket.resolve_due_at == dt.datetime(2027, 5, 13, 17, 30, tzinfo=SH)  # the 补假 no longer counts
     kinds = session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == t["id"])).all()
     assert kinds[-1] == "deadlines_recomputed"
     assert runner.invoke(app, ["ops", "recompute-deadlines"]).output.startswith("0 ticket(s)")
+
+
+def test_a_provisional_deadline_already_keeps_the_statutory_holidays(session):
+    """元旦 2027 is off before the release knows 2027: the law fixes it (issue 12, item 7)."""
+    ticket = Ticket(resolve_from_at=dt.datetime(2026, 12, 1, 10, 0, tzinfo=SH), resolve_days=30)
+    actions.set_deadlines(ticket)
+    # 30 working days from Tuesday 1 December 2026: 22 in December, then 8 in 2027 without 1 January.
+    assert ticket.due_provisional and ticket.resolve_due_at == dt.datetime(2027, 1, 13, 17, 30, tzinfo=SH)
 
 
 def test_verify_clocks_and_sweep(client, run_jobs):

@@ -123,3 +123,28 @@ def test_instants_before_the_calendar_are_clamped_not_walked():
 def test_a_reminder_before_a_deadline_before_the_calendar_ends():
     due = datetime(1999, 12, 31, 17, 30, tzinfo=SH)
     assert sla.working_hours_before(CAL, due, 4) == due
+
+
+def test_a_provisional_year_keeps_the_statutory_holidays_off():
+    """2027 is not in the installed release: 元旦 and 春节 are off by law, only 调休 and 补假 stay unknown."""
+    assert day_info(date(2027, 1, 1)) == (False, True)                 # 元旦, a Friday
+    due, provisional = CAL.add_working_days(at(2026, 12, 30), 3)
+    assert provisional and due == datetime(2027, 1, 5, 17, 30, tzinfo=SH)  # 31 Dec, 4 Jan, 5 Jan
+    for day in (5, 8):                                                 # 除夕 (Friday) and 初三 (Monday) of 2027
+        assert day_info(date(2027, 2, day)) == (False, True)
+    assert day_info(date(2027, 2, 9)) == (True, True)                  # a 补假 is for the schedule to say
+    assert CAL.add_working_days(at(2027, 2, 4), 1)[0].date() == date(2027, 2, 9)
+    assert workdays_between(date(2027, 2, 1), date(2027, 2, 15)) == 8  # 10 weekdays less 除夕 and 初三
+
+
+def test_the_statutory_holidays_agree_with_every_published_schedule_since_the_law_of_2024():
+    from service.domain.workdays import statutory_holidays
+
+    assert statutory_holidays(2027) == {date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 6), date(2027, 2, 7),
+                                        date(2027, 2, 8), date(2027, 4, 5), date(2027, 5, 1), date(2027, 5, 2),
+                                        date(2027, 6, 9), date(2027, 9, 15), date(2027, 10, 1), date(2027, 10, 2),
+                                        date(2027, 10, 3)}
+    for year in (2025, 2026):  # the schedules published under the amended law give every statutory day off
+        days = statutory_holidays(year)
+        assert len(days) == 13 and not any(day_info(d)[0] for d in days)
+        assert not any(day_info(d)[1] for d in days)

@@ -8,6 +8,7 @@ its events.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -17,12 +18,14 @@ from sqlalchemy import func, select
 from models import Role, Ticket, TicketClock, TicketEvent, TicketStatus, User
 from service import db
 from service.errors import DomainError
+from service.domain.workdays import is_workday
 from service.pipeline import actions, clocks, resolution, route
 from service.security.users import create_user
 from service.pipeline.workflow import REFUSAL_REASONS, SATISFACTION, allowed_actions
 from service.schemas.ticket import TicketCreate
 from tests.factories import create_ticket, ticket_body
 
+SH = ZoneInfo("Asia/Shanghai")
 UNITS = ["yueqing.power", "yueqing.rsj", "yueqing.jxj"]
 PEOPLE = {
     "op": (Role.OPERATOR, None), "disp": (Role.DISPATCHER, None), "boss": (Role.LEADER, None),
@@ -31,7 +34,8 @@ PEOPLE = {
 }
 ACTIONS = ["dispatch", "accept", "refuse", "approve_refusal", "overrule_refusal", "transfer", "assist",
            "request_extension", "approve_extension", "deny_extension", "resolve", "instant_resolve", "feedback",
-           "reopen", "close", "remind", "supervise"]
+           "reopen", "close", "remind", "supervise", "amend_feedback", "feedback_attempt", "close_declined",
+           "close_by_decision"]
 
 
 def _call(session, ticket: Ticket, user: User, action: str, data):
@@ -56,8 +60,10 @@ def _call(session, ticket: Ticket, user: User, action: str, data):
         case "assist":
             return actions.assist(session, ticket, user, "协办意见")
         case "request_extension":
-            base = ticket.resolve_due_at or datetime.now(UTC)
-            return resolution.request_extension(session, ticket, user, new_due=base + timedelta(days=3), reason="需要时间")
+            due = (ticket.resolve_due_at or datetime.now(UTC)) + timedelta(days=3)
+            while not is_workday(due.astimezone(SH).date()):  # a weekend or holiday is refused
+                due += timedelta(days=1)
+            return resolution.request_extension(session, ticket, user, new_due=due, reason="需要时间")
         case "approve_extension" | "deny_extension":
             return resolution.decide_extension(session, ticket, user, approve=action == "approve_extension")
         case "resolve":
@@ -71,6 +77,15 @@ def _call(session, ticket: Ticket, user: User, action: str, data):
             return resolution.reopen(session, ticket, user, reason="企业不满意")
         case "close":
             return resolution.close(session, ticket, user)
+        case "amend_feedback":
+            return resolution.feedback(session, ticket, user, satisfaction=data.draw(st.sampled_from(sorted(SATISFACTION))),
+                                       solved=data.draw(st.booleans()), amends=True)
+        case "feedback_attempt":
+            return resolution.feedback_attempt(session, ticket, user)
+        case "close_declined":
+            return resolution.close(session, ticket, user, reason="企业表示不需要回访", declined=True)
+        case "close_by_decision":
+            return resolution.close_by_decision(session, ticket, user, reason="企业诉求超出政策范围，已解释")
         case "remind":
             return resolution.remind(session, ticket, user)
         case "supervise":

@@ -9,7 +9,7 @@ from routing_rules import TicketFacts
 
 CITY_KINDS = (
     "jxj kjj fgw scjgj rsj zrzyj sthjj zjj swj tzcj tax jrj czj sfj yjglj jtj jj crj customs "
-    "sjj nyj gsl xf power water gas"
+    "sjj nyj gsl xf power water gas jyj wjw ybj gjj zhzf pbc tjj txgl wxb spj court slj ccpit ga"
 ).split()
 COUNTY_KINDS = "jxj kjj fgw scjgj rsj zrzyj sthjj zjj swj tax czj sfj yjglj jtj power".split()
 COUNTIES = (

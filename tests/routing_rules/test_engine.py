@@ -147,10 +147,20 @@ def test_explain_traces_every_rule_and_agrees_with_route(tmp_path: Path) -> None
     ]
     assert [t.matched for t in trace] == [False, False, False, False, True, True]
     assert decision.rule_id == "hit" and decision.rule_file == "r.yaml" and decision.priority == 5
-    assert decision.reasons == {
+    assert {k: decision.reasons[k] for k in ("conditions", "keywords_hit")} == {
         "conditions": {"category": "tech", "keywords_any": ["补助"]},
         "keywords_hit": ["补助"],
     }
+    # The winner's score and the runner-up's, part by part.
+    score = decision.reasons["score"]
+    # 补助 in the title (x2), two characters (x1), used by two rules (/sqrt 2).
+    assert score["conditions"] == ["category"] and score["keywords"] == [
+        {"keyword": "补助", "condition": "keywords_any", "in": "title", "weight": 1.4142}]
+    assert score["total"] == round(score["priority"] + score["conditions_weight"] + 1.4142, 4)
+    runner = decision.reasons["runner_up"]
+    assert (runner["rule_id"], runner["lead_unit"]) == ("later", "city.fgw")
+    assert runner["score"]["total"] < score["total"]
+    assert [t.score is not None for t in trace] == [t.matched for t in trace]
     assert decision.sla == {"resolve_days": 2} and decision.set_category == "policy"
     assert trace[0].to_dict()["line"] == 2
 

@@ -1,12 +1,15 @@
-"""Property: the indexed route() decides exactly like evaluating every rule in order.
+"""Property: the indexed route() decides exactly like evaluating every rule.
 
 Random rule sets (many priority ties, overlapping and mixed-case keywords, unresolvable
-targets) against random tickets; compared with explain() and with an oracle written here.
+targets) against random tickets; compared with explain() and with an oracle written here
+that scores every rule from the documented formula and takes the best one.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -14,6 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from routing_rules import RuleSet, TicketFacts
+from routing_rules.scoring import (
+    CONDITION_WEIGHT, DESCRIPTION_WEIGHT, EXTRA_HIT_SHARE, PHRASE_CAP, PRIORITY_WEIGHT, TITLE_WEIGHT,
+)
 
 UNITS = frozenset({
     "city.jxj", "city.power", "yueqing.power", "ruian.power", "city.jrj", "yueqing.only",
@@ -59,8 +65,9 @@ def when_clauses(draw) -> dict:
         if draw(maybe):
             picked = draw(values)
             when[key] = picked[0] if len(picked) == 1 and draw(st.booleans()) else picked
-    if draw(maybe):
-        when["above_scale"] = draw(st.booleans())
+    for flag in ("above_scale", "registered_by_town_centre", "answered_locally"):
+        if draw(maybe):
+            when[flag] = draw(st.booleans())
     for key in ("keywords_any", "keywords_all", "keywords_none"):
         if draw(maybe):
             when[key] = draw(keyword_list)
@@ -85,7 +92,8 @@ def rule_files(draw) -> list[list[dict]]:
 def facts(draw) -> TicketFacts:
     kwargs = {key: draw(strategy) for key, strategy in field_or_none.items()}
     return TicketFacts(
-        **kwargs, above_scale=draw(st.none() | st.booleans()), title=draw(text), description=draw(text)
+        **kwargs, above_scale=draw(st.none() | st.booleans()), title=draw(text), description=draw(text),
+        registered_by_town_centre=draw(st.booleans()), answered_locally=draw(st.booleans()),
     )
 
 
@@ -115,17 +123,48 @@ def oracle_holds(when: dict, f: TicketFacts) -> bool:
     return True
 
 
+def oracle_score(rule: dict, f: TicketFacts, usage: Counter) -> float:
+    """The documented score: priority prior + conditions + keyword evidence by place and specificity."""
+    text = f"{f.title}\n{f.description}".lower()
+    title = text[: len(f.title.lower())]
+
+    def weight(word: str) -> float:
+        spec = min(len(word), PHRASE_CAP) / 2 / math.sqrt(usage[word])
+        return spec * (TITLE_WEIGHT if word in title else DESCRIPTION_WEIGHT)
+
+    when = rule["when"]
+    conditions = [key for key in when if not key.startswith("keywords")]
+    total = rule["priority"] * PRIORITY_WEIGHT + CONDITION_WEIGHT * len(conditions)
+    for word in dict.fromkeys(k.lower() for k in when.get("keywords_all", [])):
+        total += weight(word)
+    found = [weight(w) for w in dict.fromkeys(k.lower() for k in when.get("keywords_any", [])) if w in text]
+    if found:
+        total += max(found) + EXTRA_HIT_SHARE * (sum(found) - max(found))
+    return round(total, 4)
+
+
 def oracle(files: list[list[dict]], f: TicketFacts) -> tuple[str | None, str | None]:
-    """(rule id, lead unit) of the first rule that matches, by priority, file, position."""
-    ordered = sorted(
-        ((rule, fi, pos) for fi, rules in enumerate(files) for pos, rule in enumerate(rules)),
-        key=lambda t: (-t[0]["priority"], t[1], t[2]),
-    )
-    for rule, _, _ in ordered:
-        lead = oracle_resolve(rule["route"]["lead"], f)
-        if oracle_holds(rule["when"], f) and lead is not None:
-            return rule["id"], lead
-    return None, None
+    """(rule id, lead unit) of the best-scoring rule that matches; ties by priority, file, position.
+
+    A ticket its own town centre registered and answered on the spot may only be led by that centre.
+    """
+    usage: Counter = Counter()
+    for rules in files:
+        for rule in rules:
+            when = rule["when"]
+            usage.update({k.lower() for k in (*when.get("keywords_all", []), *when.get("keywords_any", []))})
+    own = f"tc.{f.town}" if f.town and f"tc.{f.town}" in UNITS else None
+    stay_local = own is not None and f.registered_by_town_centre and f.answered_locally
+    best = None
+    for fi, rules in enumerate(files):
+        for pos, rule in enumerate(rules):
+            lead = oracle_resolve(rule["route"]["lead"], f)
+            if not oracle_holds(rule["when"], f) or lead is None or (stay_local and lead != own):
+                continue
+            key = (-oracle_score(rule, f, usage), -rule["priority"], fi, pos)
+            if best is None or key < best[0]:
+                best = (key, rule["id"], lead)
+    return (best[1], best[2]) if best else (None, None)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -98,7 +98,8 @@
     hours: function (v) {
       if (v === null || v === undefined) return "—";
       return v >= 100 ? Math.round(v).toLocaleString("zh-CN") : String(Math.round(v * 100) / 100);
-    }
+    },
+    atMostHours: function (v) { return v === null || v === undefined ? "—" : "≤ " + fmt.hours(v); }
   };
 
   /** Show a number: the formatted text, and the raw value in data-value. */
@@ -396,14 +397,16 @@
     ["received", "resolved", "instant_resolved", "dispatched", "accepted", "refused"].forEach(function (k) {
       show(metricNode(k), m[k], "count");
     });
-    show(metricNode("open"), Math.max(0, m.received - m.resolved), "count");
+    // tickets open now (the summary's open_now), not 受理 minus 办结: merged ones are closed, reopened ones open
+    show(metricNode("open"), data.open_now ? data.open_now.open : null, "count");
     show(metricNode("resolved_share"), share(m.resolved, m.received), "rate");
     show(metricNode("resolved_per_dispatched"), share(m.resolved, m.dispatched), "rate");
     // a unit receives nothing itself (受理 is the hotline's); its inflow is what was dispatched to it
     var bar = unitScope() ? share(m.resolved, m.dispatched) : share(m.resolved, m.received);
     $("hero-bar-fill").style.width = (bar === null ? 0 : Math.min(100, bar * 100)) + "%";
-    show(metricNode("duration_hours_median"), m.duration_hours_median, "hours");
-    show(metricNode("duration_hours_p90"), m.duration_hours_p90, "hours");
+    // the percentiles are upper bounds, exact to the histogram's half hour
+    show(metricNode("duration_hours_median"), m.duration_hours_median, "atMostHours");
+    show(metricNode("duration_hours_p90"), m.duration_hours_p90, "atMostHours");
     RATES.forEach(function (r) {
       show(metricNode(r.key), m[r.key], "rate");
       show(document.querySelector('[data-base-of="' + r.key + '"]'), m[r.base], "count");
@@ -556,7 +559,7 @@
       b.style.width = (open / max * 100).toFixed(2) + "%";
       list.appendChild(el("li", { "data-key": g.key, "data-received": rec, "data-resolved": g.metrics.resolved, "data-open": open,
                                   title: (g.label || g.key) + "：受理 " + rec + " 件，办结 " + g.metrics.resolved + " 件" },
-        el("span", { "class": "pile-name", text: g.label || g.key || "未指定" }),
+        el("span", { "class": "pile-name", text: g.label || g.key }),
         el("div", { "class": "pile-bar" }, a, b),
         el("span", { "class": "pile-num" }, el("b", { text: fmt.count(rec) }), " · 未结 ",
           el("span", { "class": "open-n", text: fmt.count(open) }))));

@@ -15,7 +15,8 @@ from models import RequestType, Ticket, TicketStatus, Urgency, User
 from service.config import get_settings
 from service.domain.privacy import shown_phone
 from service.domain.tickets import TicketFilter, visible_to
-from service.pipeline.excel.sheets import BATCH_ROWS, append, label, new_sheet, supervision, unit_names
+from service.pipeline.excel.sheets import (BATCH_ROWS, append, fit_widths, label, local, new_sheet, print_setup,
+                                          supervision, unit_names)
 from service.pipeline.workflow import SATISFACTION
 from service.unit_of_work import UnitOfWork
 
@@ -90,7 +91,7 @@ def _columns(user: User) -> list[Callable[[Row], Any]]:
 def write_tickets(session: UnitOfWork, flt: TicketFilter, user: User, out: IO[bytes], *, batch: int = BATCH_ROWS) -> int:
     """Write the one table (what the user may see, filtered) as XLSX to out; returns the row count."""
     wb = Workbook(write_only=True)
-    ws = new_sheet(wb, "涉企问题一表通", [c[1] for c in COLUMNS])
+    ws = new_sheet(wb, "涉企问题一表通", fit_widths([c[1] for c in COLUMNS], HEADERS))
     append(ws, HEADERS, bold=True)
     count = 0
     columns = _columns(user)
@@ -98,8 +99,25 @@ def write_tickets(session: UnitOfWork, flt: TicketFilter, user: User, out: IO[by
         append(ws, [fn(row) for fn in columns])
         count += 1
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
+    print_setup(ws, "涉企问题一表通 工单导出", _period(flt), rows="1:1", cols="A:A")
     wb.save(out)
     return count
+
+
+def _period(flt: TicketFilter) -> str:
+    """The export's period as printed in the page header: the 登记 dates filtered on, or the export time."""
+    if flt.created_from is None and flt.created_to is None:
+        return f"全部工单，导出于 {datetime.now(ZoneInfo(get_settings().timezone)):%Y-%m-%d %H:%M}"
+    return f"登记时间：{_shown(flt.created_from, '最早')} 至 {_shown(flt.created_to, '现在')}"
+
+
+def _shown(dt: datetime | None, otherwise: str) -> str:
+    if dt is None:
+        return otherwise
+    try:
+        return f"{local(dt) if dt.tzinfo else dt:%Y-%m-%d %H:%M}"  # naive: Beijing time
+    except OverflowError:  # 9999-12-31 at -12:00 lies beyond what Beijing time can show
+        return f"{dt:%Y-%m-%d %H:%M%z}"
 
 
 def today_stamp() -> str:

@@ -7,16 +7,18 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from sqlalchemy import Select, case, distinct, func, literal, select, true
+from openpyxl.worksheet.pagebreak import Break
+from sqlalchemy import Select, case, distinct, func, select, true
 
-from models import OPEN_STATUSES, EventKind, Ticket, TicketEvent, TicketStatus
+from models import EventKind, Ticket, TicketEvent, TicketStatus
 from models.stats import COUNTERS
 from service.config import get_settings
 from service.errors import field_error
 from service.pipeline.stats import query as stats_query
-from service.pipeline.excel.sheets import BATCH_ROWS, append, label, local, new_sheet, supervision, unit_names
-from service.domain.reference import reference
-from service.domain.tickets import overdue
+from service.pipeline.excel.sheets import (BATCH_ROWS, RIGHT, append, fit_widths, label, local, new_sheet, print_setup,
+                                          supervision, unit_names)
+from service.domain.reference import NO_CATEGORY, blank_label, reference
+from service.domain.tickets import open_counts, overdue
 from service.unit_of_work import UnitOfWork
 
 
@@ -44,16 +46,16 @@ def _counts(session: UnitOfWork, start: datetime, end: datetime, group: str | No
 
 
 def _open(session: UnitOfWork, now: datetime, group: str | None = None) -> dict[str, tuple[int, int]]:
-    """(open, overdue) tickets now, per value of a ticket column."""
-    counts = (func.count(), func.count().filter(overdue(now)))
-    query = select(func.coalesce(getattr(Ticket, group), ""), *counts).group_by(getattr(Ticket, group)) if group \
-        else select(literal(""), *counts)
-    return {k: (n, late) for k, n, late in session.execute(query.where(Ticket.status.in_(OPEN_STATUSES)))}
+    """(open, overdue) tickets now, per value of a ticket column: the count the dashboard and summary show."""
+    dim = {"category_code": "category", "county_code": "county", "town_code": "town", None: None}[group]
+    return open_counts(session, now, dim)
 
 
 def _rate(ws, num: int, den: int) -> Any:
     if not den:
-        return "—"
+        out = WriteOnlyCell(ws, "—")
+        out.alignment = RIGHT  # aligned with the figures above and below it
+        return out
     out = WriteOnlyCell(ws, num / den)
     out.number_format = "0.0%"
     return out
@@ -102,7 +104,7 @@ def _group_rows(ws, title: str, kind: str, counts: dict, opened: dict) -> None:
     total_open = [0, 0]
     for key in keys:
         c, (n, late) = counts.get(key, dict(ZERO)), opened.get(key, (0, 0))
-        name = "未填写" if key == "" else (reference().label(kind, key) or key)
+        name = blank_label(kind) if key == "" else (reference().label(kind, key) or key)
         append(ws, [name, c["received"], c["resolved"], c["instant"], c["on_time"],
                     _rate(ws, c["on_time"], c["resolved"]), c["rated"], c["satisfied"],
                     _rate(ws, c["satisfied"], c["rated"]), n, late])
@@ -114,11 +116,20 @@ def _group_rows(ws, title: str, kind: str, counts: dict, opened: dict) -> None:
 
 
 def _breakdown(session: UnitOfWork, wb: Workbook, start: datetime, end: datetime, now: datetime) -> None:
-    ws = new_sheet(wb, "分类统计", [22] + [11] * len(_GROUP_HEADERS), freeze=None)
+    ws = new_sheet(wb, "分类统计", fit_widths([22] + [10] * len(_GROUP_HEADERS), ["", *_GROUP_HEADERS]), freeze=None)
     _group_rows(ws, "按问题分类", "categories", _counts(session, start, end, "category_code"),
                 _open(session, now, "category_code"))
     append(ws, [])
     _group_rows(ws, "按区县", "counties", _counts(session, start, end, "county_code"), _open(session, now, "county_code"))
+
+
+# Printed on every page: the header row and the label columns (突出问题 holds three tables, each starting a page
+# under its own header).
+_PRINT_TITLES = {"汇总": {"rows": "4:4", "cols": "A:A"}, "分类统计": {"rows": "1:1", "cols": "A:A"},
+                 "突出问题": {"rows": None, "cols": "A:B"}, "超期清单": {"rows": "1:1", "cols": "A:B"}}
+# The headers of the three tables of 突出问题, column by column.
+_HOTSPOT_HEADERS = (["排名", "高频关键词（本月受理）", "件数"], ["排名", "问题最多的镇街", "区县", "受理量", "办结量", "当前未办结"],
+                    ["排名", "重复反映的企业（本月2件及以上）", "统一社会信用代码", "件数", "涉及分类"])
 
 
 def _created_in_month(query: Select, start: datetime, end: datetime) -> Select:
@@ -129,17 +140,19 @@ def _created_in_month(query: Select, start: datetime, end: datetime) -> Select:
 
 
 def _hotspots(session: UnitOfWork, wb: Workbook, start: datetime, end: datetime, now: datetime) -> None:
-    ws = new_sheet(wb, "突出问题", [8, 30, 24, 12, 12, 12], freeze=None)
-    append(ws, ["排名", "高频关键词（本月受理）", "件数"], bold=True)
+    ws = new_sheet(wb, "突出问题", fit_widths([6, 30, 20, 10, 24, 12], *_HOTSPOT_HEADERS), freeze=None)
+    append(ws, _HOTSPOT_HEADERS[0], bold=True)
     hit = Ticket.route_reasons["keywords_hit"]
     kw = func.jsonb_array_elements_text(case((func.jsonb_typeof(hit) == "array", hit), else_=func.jsonb_build_array())) \
         .table_valued("value").lateral("kw")
     keywords = session.execute(_created_in_month(select(kw.c.value, func.count()), start, end).join(kw, true())
-                               .group_by(kw.c.value).order_by(func.count().desc(), kw.c.value).limit(20))
+                               .group_by(kw.c.value).order_by(func.count().desc(), kw.c.value).limit(20)).all()
     for rank, (word, n) in enumerate(keywords, start=1):
         append(ws, [rank, word, n])
     append(ws, [])
-    append(ws, ["排名", "问题最多的镇街", "区县", "受理量", "办结量", "当前未办结"], bold=True)
+    rows = 2 + len(keywords)
+    ws.row_breaks.append(Break(id=rows))  # each table (at most 21 rows) starts a page, under its own header
+    append(ws, _HOTSPOT_HEADERS[1], bold=True)
     counts, opened = _counts(session, start, end, "town_code"), _open(session, now, "town_code")
     towns = sorted((k for k in counts if k and counts[k]["received"]), key=lambda k: (-counts[k]["received"], k))
     for rank, town in enumerate(towns[:20], start=1):
@@ -147,13 +160,14 @@ def _hotspots(session: UnitOfWork, wb: Workbook, start: datetime, end: datetime,
         append(ws, [rank, reference().label("towns", town) or town, reference().label("counties", county),
                     counts[town]["received"], counts[town]["resolved"], opened.get(town, (0, 0))[0]])
     append(ws, [])
-    append(ws, ["排名", "重复反映的企业（本月2件及以上）", "统一社会信用代码", "件数", "涉及分类"], bold=True)
+    ws.row_breaks.append(Break(id=rows + 2 + len(towns[:20])))
+    append(ws, _HOTSPOT_HEADERS[2], bold=True)
     repeats = session.execute(_created_in_month(select(
         func.max(Ticket.enterprise_name), Ticket.uscc, func.count(),
         func.array_agg(distinct(func.coalesce(Ticket.category_code, "")))), start, end)
         .group_by(Ticket.uscc).having(func.count() >= 2).order_by(func.count().desc(), Ticket.uscc).limit(20))
     for rank, (name, uscc, n, cats) in enumerate(repeats, start=1):
-        append(ws, [rank, name, uscc, n, "、".join(reference().label("categories", c) or "未分类" for c in cats)])
+        append(ws, [rank, name, uscc, n, "、".join(reference().label("categories", c) or NO_CATEGORY for c in cats)])
 
 
 _OVERDUE = ["序号", "工单编号", "企业名称", "标题", "问题分类", "区县", "镇街", "主办单位", "状态", "受理时间", "办结时限",
@@ -161,7 +175,7 @@ _OVERDUE = ["序号", "工单编号", "企业名称", "标题", "问题分类", 
 
 
 def _overdue(session: UnitOfWork, wb: Workbook, now: datetime) -> None:
-    ws = new_sheet(wb, "超期清单", [6, 18, 28, 30, 10, 10, 11, 24, 9, 18, 18, 9, 9])
+    ws = new_sheet(wb, "超期清单", fit_widths([6, 18, 28, 30, 10, 8, 10, 24, 8, 18, 18, 9, 9], _OVERDUE))
     append(ws, _OVERDUE, bold=True)
     query = (select(Ticket.number, Ticket.enterprise_name, Ticket.title, Ticket.category_code, Ticket.county_code,
                     Ticket.town_code, Ticket.lead_unit_code, Ticket.status, Ticket.received_at, Ticket.resolve_due_at,
@@ -185,5 +199,9 @@ def write_monthly_report(session: UnitOfWork, month: str, out: IO[bytes], *, now
     _breakdown(session, wb, start, end, now)
     _hotspots(session, wb, start, end, now)
     _overdue(session, wb, now)
+    title = f"{month} 涉企问题一表通管月报（政企恳谈会）"
+    period = f"统计周期：{local(start):%Y-%m-%d} 至 {local(end - timedelta(days=1)):%Y-%m-%d}"
+    for ws in wb.worksheets:
+        print_setup(ws, f"{title} · {ws.title}", period, **_PRINT_TITLES[ws.title])
     wb.save(out)
     return received

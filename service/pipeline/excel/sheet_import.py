@@ -1,16 +1,24 @@
-"""Spreadsheets into the one table: offices' problem lists become tickets, each row validated like the API."""
+"""Spreadsheets into the one table: offices' problem lists become tickets, each row validated like the API.
+
+What identifies a row: its channel and its content, the enterprise (USCC), the title, the description and the
+received date. An office numbers its rows 1, 2, 3... every month, so a sheet's own 编号/序号 is kept only as a
+reference (`ref` in the answer), never as an identity. A row without a date gets a key without one (never "now"),
+and is the same problem as a ticket of its channel with the same enterprise, title and description. An id of
+another system (外部编号, 来源编号) is the identity when given; one that names a ticket with other content is a
+rejected row, never a duplicate. Columns the import does not know are named in the answer, never dropped silently.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -20,17 +28,18 @@ from service.errors import DomainError, InvalidInput, field_error
 from service.domain.bounds import check_text
 from service.pipeline.excel.reader import Sheet
 from service.pipeline.intake import place, register
-from service.domain.reference import reference
+from service.domain.reference import lookup_code, lookup_enum, norm_label
 from service.schemas.ticket import TicketCreate, check_code
 from service.unit_of_work import UnitOfWork
 
-FIELDS = ("external_id", "channel", "enterprise.name", "enterprise.uscc", "enterprise.chain", "enterprise.tier",
+FIELDS = ("external_id", "ref", "channel", "enterprise.name", "enterprise.uscc", "enterprise.chain", "enterprise.tier",
           "contact.name", "contact.phone", "county", "town", "request_type", "category", "urgency", "title",
           "description", "received_at")
 REQUIRED = {"enterprise.name": "企业名称", "enterprise.uscc": "统一社会信用代码", "contact.name": "联系人",
-            "contact.phone": "联系电话", "request_type": "诉求类型", "title": "标题", "description": "诉求内容"}
+            "contact.phone": "联系电话", "request_type": "诉求类型", "description": "诉求内容"}
 _HEADERS = {
-    "external_id": "外部编号 来源编号 原编号 编号 诉求编号 问题编号",
+    "external_id": "外部编号 来源编号 原编号 诉求编号 系统编号 平台编号",
+    "ref": "编号 序号 问题编号 行号",
     "channel": "渠道 来源渠道 受理渠道 来源",
     "enterprise.name": "企业名称 单位名称 企业 公司名称 企业全称",
     "enterprise.uscc": "统一社会信用代码 信用代码 社会信用代码 统一信用代码 统一代码",
@@ -43,16 +52,19 @@ _HEADERS = {
     "urgency": "紧急程度 缓急程度 紧急度",
     "title": "标题 问题标题 诉求标题 事项名称",
     "description": "诉求内容 内容 问题描述 问题内容 具体问题 诉求描述 具体内容",
-    "received_at": "受理时间 登记时间 来电时间 反映时间 提出时间 收到时间 日期",
+    "received_at": "受理时间 受理日期 登记时间 登记日期 来电时间 来电日期 反映时间 反映日期 提出时间 提出日期 收到时间 "
+                   "收到日期 上报时间 上报日期 提交时间 提交日期 时间 日期",
 }
-_NOISE = re.compile(r"[\s*＊:：()（）、/“”\"']")
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
                  "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
 HEADER_SCAN_ROWS = 10
 
 
-def _norm(header: Any) -> str:
-    return _NOISE.sub("", str(header or ""))
+_norm = norm_label
+TITLE_CHARS = 30
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+_PHONE_SEPARATORS = re.compile(r"\s*[/、,，;；]\s*")
+_MOBILE = re.compile(r"(\+?86[ -]?)?1[3-9]\d{9}")
 
 
 DEFAULT_MAPPING = {_norm(h): f for f, names in _HEADERS.items() for h in names.split()}
@@ -65,7 +77,9 @@ class ImportResult:
     duplicates: int = 0
     dry_run: bool = False
     rejected: list[dict] = field(default_factory=list)
-    tickets: list[dict] = field(default_factory=list)  # {row, id, number, created}; created tickets get routed
+    tickets: list[dict] = field(default_factory=list)  # {row, ref, id, number, created}; created tickets get routed
+    unrecognised_columns: list[dict] = field(default_factory=list)  # {column, header}: read by no field
+    notes: list[dict] = field(default_factory=list)  # {row, field, message}: what a row held that was not stored
 
     @property
     def created_ids(self) -> list[int]:
@@ -73,7 +87,14 @@ class ImportResult:
 
     def report(self) -> dict:
         return {"rows": self.rows, "created": self.created, "duplicates": self.duplicates, "dry_run": self.dry_run,
-                "rejected": self.rejected, "tickets": self.tickets}
+                "rejected": self.rejected, "tickets": self.tickets,
+                "unrecognised_columns": self.unrecognised_columns, "notes": self.notes}
+
+
+class Rows(list):
+    """The data rows of a sheet, (sheet row number, {field: value}), and the columns no field reads."""
+
+    unrecognised_columns: list[dict]
 
 
 def build_mapping(mapping: dict[str, str] | None) -> dict[str, str]:
@@ -107,33 +128,45 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-@lru_cache
-def _lookup(kind: str) -> dict[str, str]:
-    """Code, label, name, centre name, short name (乐清, 柳市) and, for categories, tags -> the item's code."""
-    out: dict[str, str] = {}
-    for item in reference().files[kind].items:
-        for name in (item.get("label"), item.get("name"), item.get("centre_name")):
-            if name:
-                out[_norm(name)] = item["code"]
-        for tag in item.get("tags") or []:
-            out.setdefault(_norm(tag["label"]), item["code"])
-            out.setdefault(tag["code"], item["code"])
-        out[item["code"]] = item["code"]
-    for item in reference().files[kind].items:
-        short = re.sub(r"(市|区|县|镇|乡|街道)$", "", _norm(item.get("name") or ""))
-        if len(short) >= 2:
-            out.setdefault(short, item["code"])
-    return out
-
-
 def _code(kind: str, value: str | None) -> str | None:
-    return None if value is None else _lookup(kind).get(_norm(value), value)
+    return None if value is None else lookup_code(kind, value)
 
 
 def _enum(enum, value: str | None) -> str | None:
-    if value is None:
+    return None if value is None else lookup_enum(enum, value)
+
+
+def _title(description: str | None) -> str | None:
+    """A title for a row without one: the description's first sentence, at most TITLE_CHARS characters."""
+    if not description:
         return None
-    return next((m.value for m in enum if value in (m.value, m.label)), value)
+    first = _SENTENCE_END.split(description.strip(), maxsplit=1)[0].strip()
+    return (first if len(first) >= 2 else description.strip())[:TITLE_CHARS]
+
+
+def _phones(value: Any) -> list[str]:
+    """The numbers of a phone cell: "13800138000/0577-88888888", with 、 , ; or spaces between whole numbers."""
+    text = _text(value)
+    if text is None:
+        return []
+    out = []
+    for part in _PHONE_SEPARATORS.split(text):
+        pieces = part.split()
+        whole = len(pieces) > 1 and all(sum(c.isdigit() for c in p) >= 7 for p in pieces)
+        out.extend(pieces if whole else [part] if part else [])
+    return out
+
+
+def _phone(value: Any, notes: list[dict]) -> str | None:
+    """The contact phone of a cell: its first mobile, else its first number. The other numbers are not stored (a
+    description is shown unmasked to every role, the contact phone masked): a note of the answer names them."""
+    numbers = _phones(value)
+    if len(numbers) <= 1:
+        return _text(value)
+    chosen = next((n for n in numbers if _MOBILE.fullmatch(n.replace(" ", "").replace("-", ""))), numbers[0])
+    others = [n for n in numbers if n is not chosen]
+    notes.append({"field": "contact.phone", "message": f"{chosen} is the contact phone; not stored: {', '.join(others)}"})
+    return chosen
 
 
 def _received_at(value: Any) -> datetime | None:
@@ -155,18 +188,20 @@ def _received_at(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
-def _body(values: dict[str, Any], default_channel: str) -> dict:
-    """The TicketCreate body of one row: labels turned into codes, blanks left out."""
+def _body(values: dict[str, Any], default_channel: str, notes: list[dict] | None = None) -> dict:
+    """The TicketCreate body of one row: labels turned into codes, blanks left out, a missing title taken from the
+    description; what the row held but the ticket does not keep goes to `notes`."""
     get = lambda f: _text(values.get(f))  # noqa: E731
     body: dict[str, Any] = {
         "channel": _code("channels", get("channel")) or default_channel,
         "enterprise": {"name": get("enterprise.name"), "uscc": (get("enterprise.uscc") or "").replace(" ", "").upper(),
                        "chain": _code("chains", get("enterprise.chain")),
                        "tier": _code("tiers", get("enterprise.tier"))},
-        "contact": {"name": get("contact.name"), "phone": get("contact.phone")},
+        "contact": {"name": get("contact.name"), "phone": _phone(values.get("contact.phone"), [] if notes is None else notes)},
         "county": _code("counties", get("county")), "town": _code("towns", get("town")),
         "request_type": _enum(RequestType, get("request_type")), "category": _code("categories", get("category")),
-        "urgency": _enum(Urgency, get("urgency")), "title": get("title"), "description": get("description"),
+        "urgency": _enum(Urgency, get("urgency")), "title": get("title") or _title(get("description")),
+        "description": get("description"),
         "received_at": _received_at(values.get("received_at")), "external_id": get("external_id"),
     }
     for part in ("enterprise", "contact"):
@@ -175,7 +210,8 @@ def _body(values: dict[str, Any], default_channel: str) -> dict:
 
 
 def row_key(data: TicketCreate) -> str:
-    """A stable external id for a row without one: the same problem in any file gives the same key."""
+    """A stable external id for a row without one: the same problem in any file gives the same key. A row without a
+    date has a key without one: the key never depends on when the file is imported."""
     received = data.received_at.astimezone(ZoneInfo(get_settings().timezone)).date().isoformat() \
         if data.received_at else ""
     parts = [data.enterprise.uscc, " ".join(data.title.split()), " ".join(data.description.split()), received]
@@ -197,7 +233,12 @@ def _errors(row: int, exc: Exception) -> list[dict]:
     return [{"row": row, "field": "row", "message": str(getattr(exc, "detail", exc))}]
 
 
-def _find_header(rows, mapping: dict[str, str]) -> tuple[int, dict[int, str]]:
+def _unrecognised(header: tuple, cols: dict[int, str]) -> list[dict]:
+    return [{"column": get_column_letter(i + 1), "header": str(name).strip()} for i, name in enumerate(header)
+            if i not in cols and str(name or "").strip()]
+
+
+def _find_header(rows, mapping: dict[str, str]) -> tuple[int, dict[int, str], list[dict]]:
     for number, values in rows:
         if number > HEADER_SCAN_ROWS:
             break
@@ -206,21 +247,22 @@ def _find_header(rows, mapping: dict[str, str]) -> tuple[int, dict[int, str]]:
             missing = [f"{label} ({f})" for f, label in REQUIRED.items() if f not in cols.values()]
             if missing:
                 raise InvalidInput([{"field": "file", "message": f"row {number}: no column for {m}"} for m in missing])
-            return number, cols
+            return number, cols, _unrecognised(values, cols)
         if number >= HEADER_SCAN_ROWS:
             break
     raise field_error("file", f"no header row in the first {HEADER_SCAN_ROWS} rows (expected 企业名称, 统一社会信用代码, 标题 ...)")
 
 
 def read_sheet(source: Path | str | bytes, *, mapping: dict[str, str] | None = None,
-               max_rows: int | None = None) -> list[tuple[int, dict[str, Any]]]:
+               max_rows: int | None = None) -> Rows:
     """Each data row as (sheet row number, {field: value}), the whole sheet read and checked before anything is
-    imported: a malformed file, or one of more than max_rows (default import_max_rows) rows, is refused (422)."""
+    imported: a malformed file, or one of more than max_rows (default import_max_rows) rows, is refused (422).
+    The header's columns that no field reads are listed in `unrecognised_columns`."""
     max_rows = get_settings().import_max_rows if max_rows is None else max_rows
-    out: list[tuple[int, dict[str, Any]]] = []
+    out = Rows()
     with Sheet(source) as sheet:
         rows = sheet.rows()
-        _, cols = _find_header(rows, build_mapping(mapping))
+        _, cols, out.unrecognised_columns = _find_header(rows, build_mapping(mapping))
         for number, values in rows:
             if all(v is None or str(v).strip() == "" for v in values):
                 continue
@@ -238,7 +280,8 @@ def read_sheet(source: Path | str | bytes, *, mapping: dict[str, str] | None = N
 def import_rows(session: UnitOfWork, rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool = False,
                 user: User | None = None, channel: str = "town_centre") -> ImportResult:
     """Import rows read by read_sheet: valid ones become tickets once (flushed, not committed); bad ones are reported."""
-    result, seen = ImportResult(dry_run=dry_run, rows=len(rows)), set()
+    result, seen = ImportResult(dry_run=dry_run, rows=len(rows)), {}
+    result.unrecognised_columns = list(getattr(rows, "unrecognised_columns", []))
     unit = user.unit_code if user and user.role == Role.HANDLER.value and (user.unit_code or "").startswith("tc.") \
         else None
     for number, values in rows:
@@ -289,19 +332,50 @@ def import_file(session: UnitOfWork, path: str | Path, *, mapping_json: str | No
     return import_rows(session, rows, dry_run=dry_run, user=user, channel=channel)
 
 
-def _import_row(session: UnitOfWork, result: ImportResult, seen: set, number: int, values: dict, channel: str,
+def _content(uscc: str, title: str, description: str, received_at: datetime | None) -> tuple:
+    """What a row says, as compared with the ticket its identity names (the date only when the row has one)."""
+    day = received_at.astimezone(ZoneInfo(get_settings().timezone)).date() if received_at else None
+    return uscc, " ".join(title.split()), " ".join(description.split()), day
+
+
+def _differs(row: tuple, ticket: tuple) -> list[str]:
+    names = ("enterprise.uscc", "title", "description", "received_at")
+    return [name for name, mine, theirs in zip(names, row, ticket, strict=True)
+            if mine != theirs and not (name == "received_at" and mine is None)]
+
+
+def _existing(session: UnitOfWork, data: TicketCreate, key: str) -> tuple | None:
+    """(id, number, content) of the ticket this row's identity names: (channel, key), or for a row without a date
+    or an external id, a ticket of its channel with the same enterprise, title and description."""
+    columns = (Ticket.id, Ticket.number, Ticket.uscc, Ticket.title, Ticket.description, Ticket.received_at)
+    found = session.execute(select(*columns).where(Ticket.channel_code == data.channel, Ticket.external_id == key)).first()
+    if found is None and data.received_at is None and not data.external_id:
+        found = session.execute(select(*columns).where(
+            Ticket.channel_code == data.channel, Ticket.uscc == data.enterprise.uscc, Ticket.title == data.title,
+            Ticket.description == data.description).order_by(Ticket.id).limit(1)).first()
+    return None if found is None else (found[0], found[1], _content(*found[2:]))
+
+
+def _import_row(session: UnitOfWork, result: ImportResult, seen: dict, number: int, values: dict, channel: str,
                 user: User | None, unit: str | None) -> None:
+    notes: list[dict] = []
     try:
         check_text(values)
-        data = TicketCreate.model_validate(_body(values, channel))
+        data = TicketCreate.model_validate(_body(values, channel, notes))
         key = data.external_id or row_key(data)
-        if result.dry_run:
+        content = _content(data.enterprise.uscc, data.title, data.description, data.received_at)
+        existing = _existing(session, data, key) or seen.get((data.channel, key))  # seen: rows of a dry run
+        if existing is not None:
+            ticket_id, ticket_number, theirs = existing
+            if differs := _differs(content, theirs):
+                raise field_error("external_id" if data.external_id else "row",
+                                  f"{key!r} already names {ticket_number or 'an earlier row of this file'} with other "
+                                  f"content ({', '.join(differs)} differ): not imported; give this row its own id")
+            created = False
+        elif result.dry_run:
             place(data)  # the county/town consistency the real import checks
-            existing = session.execute(select(Ticket.id, Ticket.number).where(
-                Ticket.channel_code == data.channel, Ticket.external_id == key)).first()
-            created = existing is None and (data.channel, key) not in seen
-            ticket_id, ticket_number = existing or (None, None)
-            seen.add((data.channel, key))
+            created, ticket_id, ticket_number = True, None, None
+            seen[data.channel, key] = (None, None, content)
         else:
             with session.begin_nested():
                 registered = register(session, data, channel=data.channel, external_id=key, user=user,
@@ -312,4 +386,6 @@ def _import_row(session: UnitOfWork, result: ImportResult, seen: set, number: in
         return
     result.created += created
     result.duplicates += not created
-    result.tickets.append({"row": number, "id": ticket_id, "number": ticket_number, "created": created})
+    result.notes.extend({"row": number, **note} for note in notes)
+    result.tickets.append({"row": number, "ref": _text(values.get("ref")), "id": ticket_id, "number": ticket_number,
+                           "created": created})

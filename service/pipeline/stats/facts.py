@@ -11,7 +11,9 @@ Counting rules (also in the README):
   within the unit's 签收 deadline; credited to the signing unit.
 - 派单 `dispatched`: every assignment to a unit (by the rules, by hand, 改派, after an approved 退单);
   回退 `refused`: every 退单, credited to the refusing unit.
-- 回访 `rated`, `satisfied` (满意 + 基本满意), `solved`: each 回访, credited to the lead unit.
+- 回访 `rated`, `satisfied` (满意 + 基本满意), `solved`: each resolution's 回访, credited to the lead unit.
+  A 更正回访 (feedback_amended) replaces the one it names: the replaced event counts for nothing, the
+  correction counts on its own day, so a resolution is rated once whatever the number of corrections.
 - 重办 `reopened`: each 重办, credited to the lead unit.
 - 重复诉求 `repeats`: a received ticket whose enterprise had a similar ticket in the previous
   HOTLINE_DEDUPE_DAYS days.
@@ -30,7 +32,8 @@ from service.config import get_settings
 ASSIGNING = (K.ROUTED, K.DISPATCHED, K.TRANSFERRED, K.REFUSAL_APPROVED)
 RESOLVING = (K.RESOLVED, K.INSTANT_RESOLVED)
 SIGNING = (K.ACCEPTED, K.REFUSAL_OVERRULED)
-COUNTED_KINDS = (K.CREATED, *RESOLVING, *SIGNING, *ASSIGNING, K.REFUSED, K.FEEDBACK, K.REOPENED)
+RATING = (K.FEEDBACK, K.FEEDBACK_AMENDED)
+COUNTED_KINDS = (K.CREATED, *RESOLVING, *SIGNING, *ASSIGNING, K.REFUSED, *RATING, K.REOPENED)
 
 
 def _is(kind: K) -> str:
@@ -38,6 +41,9 @@ def _is(kind: K) -> str:
 
 
 _first = f"(e.kind IN {sql_list(RESOLVING)} AND coalesce((e.payload->>'first')::boolean, true))"
+# A 回访 that no later correction replaced ({amended_by}: which corrections are seen, see facts_sql).
+_rating = (f"(e.kind IN {sql_list(RATING)} AND NOT EXISTS (SELECT FROM ticket_event a WHERE a.ticket_id = e.ticket_id "
+           f"AND a.kind = '{K.FEEDBACK_AMENDED.value}' AND a.payload->>'amends' = e.id::text AND {{amended_by}}))")
 _COUNTER_SQL = {
     "received": f"({_is(K.CREATED)})",
     "instant": f"({_is(K.INSTANT_RESOLVED)})",
@@ -47,22 +53,25 @@ _COUNTER_SQL = {
     "accepted_on_time": f"(e.kind IN {sql_list(SIGNING)} AND coalesce((e.payload->>'on_time')::boolean, false))",
     "dispatched": f"(e.kind IN {sql_list(ASSIGNING)} AND e.to_status = '{TicketStatus.ASSIGNED.value}')",
     "refused": f"({_is(K.REFUSED)})",
-    "rated": f"({_is(K.FEEDBACK)})",
-    "satisfied": f"({_is(K.FEEDBACK)} AND e.payload->>'satisfaction' IN ('satisfied', 'basically_satisfied'))",
-    "solved": f"({_is(K.FEEDBACK)} AND coalesce((e.payload->>'solved')::boolean, false))",
+    "rated": _rating,
+    "satisfied": f"({_rating} AND e.payload->>'satisfaction' IN ('satisfied', 'basically_satisfied'))",
+    "solved": f"({_rating} AND coalesce((e.payload->>'solved')::boolean, false))",
     "reopened": f"({_is(K.REOPENED)})",
     "repeats": f"({_is(K.CREATED)} AND coalesce((e.payload->>'repeat')::boolean, false))",
 }
 assert tuple(_COUNTER_SQL) == COUNTERS
 
 
-def facts_sql(dims: str, where: str = "true") -> str:
+def facts_sql(dims: str, where: str = "true", amended_by: str = "true") -> str:
     """SELECT of one fact row per counted event.
 
     dims: a relation with columns ticket_id, county, town, channel, category, request_type (the
-    tickets' current values, or the values they were last counted under). The statement binds :tz.
+    tickets' current values, or the values they were last counted under). amended_by: which 更正回访
+    events `a` (of d's ticket) replace the 回访 they name: all of them for a direct count, the listed ones
+    when counting from a ticket's list of counted events. The statement binds :tz.
     """
-    counters = ",\n  ".join(f"{sql}::int AS {name}" for name, sql in _COUNTER_SQL.items())
+    counters = ",\n  ".join(f"{sql.replace('{amended_by}', amended_by)}::int AS {name}"
+                             for name, sql in _COUNTER_SQL.items())
     return f"""
 SELECT e.ticket_id, (e.at AT TIME ZONE CAST(:tz AS text))::date AS day,
   coalesce(e.unit_code, '') AS unit, d.county, d.town, d.channel, d.category, d.request_type,

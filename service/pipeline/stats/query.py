@@ -21,6 +21,10 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def _percentile(hist: dict[int, int], q: float) -> float | None:
+    """An upper bound of the q-th percentile, exact to BUCKET_HOURS: the end of the half-hour bucket holding it.
+
+    The histogram keeps no durations within a bucket, so the percentile is "at most" this many hours (a median
+    of 0 h shows as ≤ 0.5 h), never a midpoint that may lie above or below the true value."""
     total = sum(hist.values())
     if total == 0:
         return None
@@ -28,7 +32,7 @@ def _percentile(hist: dict[int, int], q: float) -> float | None:
     for bucket in sorted(hist):
         seen += hist[bucket]
         if seen >= rank:
-            return (bucket + 0.5) * BUCKET_HOURS  # the middle of its half-hour bucket
+            return (bucket + 1) * BUCKET_HOURS
     return None
 
 
@@ -45,6 +49,7 @@ def metrics(c: dict[str, int], hist: dict[int, int]) -> dict:
         "reopened": c["reopened"], "reopen_rate": _ratio(c["reopened"], c["resolved"]),
         "repeats": c["repeats"], "repeat_rate": _ratio(c["repeats"], c["received"]),
         "duration_hours_median": _percentile(hist, 0.5), "duration_hours_p90": _percentile(hist, 0.9),
+        "duration_hours_precision": BUCKET_HOURS,  # the percentiles are upper bounds, exact to this
     }
 
 

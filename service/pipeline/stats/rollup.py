@@ -101,6 +101,7 @@ def _apply(session: UnitOfWork, facts: str, fresh: bool = False) -> None:
 
 # The events a ticket's contribution is computed from: the listed ones (before lists, those up to the last id).
 _COUNTED = "(e.id = ANY(d.counted) OR (d.counted IS NULL AND e.id <= d.last_event_id))"
+_AMENDS_COUNTED = _COUNTED.replace("e.id", "a.id")  # a 更正回访 replaces a 回访 once it is listed too
 _KINDS = sql_list(COUNTED_KINDS)
 
 
@@ -151,8 +152,9 @@ def refresh(session: UnitOfWork, batch: int = 2000, wait: bool = False) -> int:
         return 0
     session.execute(text(f"CREATE TEMP TABLE stat_now ON COMMIT DROP AS "
                          f"{_lists(f'(SELECT d.* FROM {TICKET_DIMS} d JOIN stat_batch b USING (ticket_id))')}"))
-    new = facts_sql("stat_now", _COUNTED)
-    old = facts_sql("(SELECT s.* FROM stat_ticket s JOIN stat_batch b USING (ticket_id))", _COUNTED)
+    new = facts_sql("stat_now", _COUNTED, _AMENDS_COUNTED)
+    old = facts_sql("(SELECT s.* FROM stat_ticket s JOIN stat_batch b USING (ticket_id))", _COUNTED,
+                    _AMENDS_COUNTED)
     _apply(session, f"{_signed(new, 1)} UNION ALL {_signed(old, -1)}")
     _record(session, fresh=False)
     session.execute(text("""DELETE FROM stat_ticket s USING stat_batch b WHERE s.ticket_id = b.ticket_id
@@ -168,7 +170,7 @@ def rebuild(session: UnitOfWork) -> None:
                          "stat_queue"))
     # What the queue held is counted below: the lists are read after the truncation, in one snapshot.
     session.execute(text(f"CREATE TEMP TABLE stat_now ON COMMIT DROP AS {_lists(TICKET_DIMS, every_ticket=True)}"))
-    _apply(session, _signed(facts_sql("stat_now", _COUNTED), 1), fresh=True)
+    _apply(session, _signed(facts_sql("stat_now", _COUNTED, _AMENDS_COUNTED), 1), fresh=True)
     _record(session, fresh=True)
     session.execute(text("DROP TABLE stat_now"))
 

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from models.stats import COUNTERS
 from service.metrics import record_stats_verification
-from service.pipeline.stats.rollup import _COUNTED, _DIM, _VALUE, _grouping_sets
+from service.pipeline.stats.rollup import _AMENDS_COUNTED, _COUNTED, _DIM, _VALUE, _grouping_sets
 from service.pipeline.stats.facts import TICKET_DIMS, facts_sql, tz_param
 from service.unit_of_work import UnitOfWork
 
@@ -84,7 +84,7 @@ def verify(session: UnitOfWork, start: date | None = None, end: date | None = No
     at_sql = " AND ".join(at)
     counted = facts_sql(f"(SELECT d.* FROM {TICKET_DIMS} d WHERE NOT {_PENDING.format('d')})", at_sql)
     as_last_counted = facts_sql(f"(SELECT s.* FROM stat_ticket s WHERE {_PENDING.format('s')})",
-                                f"{_COUNTED} AND {at_sql}")
+                                f"{_COUNTED} AND {at_sql}", _AMENDS_COUNTED)
     expect = f"{counted} UNION ALL {as_last_counted}"  # the facts are summed twice, never stored: all of history
     sums = ", ".join(f"sum(f.{c})::int AS {c}" for c in COUNTERS)
     # text(): the expected cells go to temporary tables (DDL from a query with GROUPING SETS).

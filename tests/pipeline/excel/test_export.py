@@ -187,7 +187,7 @@ def test_monthly_report_numbers(session):
     assert summary["满意率"] == 0.5 and summary["回退率"] == 0.5 and summary["按期办结率"] == pytest.approx(2 / 3)
 
     by = {r[0]: r[1:] for r in wb["分类统计"].iter_rows(values_only=True) if r and r[0]}
-    assert by["要素对接"][:4] == (2, 1, 0, 1) and by["未填写"][0] == 1 and by["政策推送"][:3] == (1, 1, 1)
+    assert by["要素对接"][:4] == (2, 1, 0, 1) and by["未分类"][0] == 1 and by["政策推送"][:3] == (1, 1, 1)
     assert by["乐清市"][0] == 4 and by["瑞安市"][0] == 1 and by["合计"][0] == 5
     assert by["要素对接"][8:] == (1, 1)  # t3 is open and overdue
 

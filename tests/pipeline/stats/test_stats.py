@@ -199,7 +199,8 @@ def test_months_equal_their_days_through_changes(history, session, client, run_j
                        headers=op).json()
     run_jobs()
     do(client, disp, more["id"], "transfer", lead_unit="yueqing.jxj")           # 改派
-    do(client, op, history["t1"]["id"], "feedback", satisfaction="unsatisfied", solved=False)
+    # t1 was rated months ago: one 回访 per resolution, so the enterprise's new word is a 更正回访
+    do(client, op, history["t1"]["id"], "feedback/amend", satisfaction="unsatisfied", solved=False)
     do(client, disp, history["t1"]["id"], "reopen", reason="企业反映问题复发")       # 重办 of a ticket counted months ago
     do(client, power, history["t1"]["id"], "resolve", opinion="再次处理")
     do(client, disp, history["t4"]["id"], "unmerge")

@@ -1,0 +1,108 @@
+"""Guard vocabularies (routing_rules/guards.yaml): text signals such as "the town government owes money".
+
+A signal holds when one sentence of the ticket names one of its parties and one of its cues. Rules may
+require signals (`when: {signals: [...]}`); the engine's guards read two of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Set
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from .model import RuleError
+
+DEFAULT_GUARDS_FILE = Path(__file__).resolve().parent / "guards.yaml"
+AGAINST_TOWN = "against_town_government"
+REQUIRED_SIGNALS = (AGAINST_TOWN,)
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A named text signal: some party and some cue in one sentence."""
+
+    name: str
+    description: str
+    parties: tuple[str, ...]
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Guards:
+    """Every signal of the guards file, and the file's content digest (part of the rule-set version)."""
+
+    signals: tuple[Signal, ...]
+    digest: str
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.signals)
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every party and cue, lower-cased: the engine finds them in the same pass as rule keywords."""
+        return frozenset(w for s in self.signals for w in (*s.parties, *s.cues))
+
+    @cached_property
+    def party_words(self) -> frozenset[str]:
+        return frozenset(w for s in self.signals for w in s.parties)
+
+    def detect(self, text: str, hits: Set[str]) -> frozenset[str]:
+        """The signals that hold in the lower-cased text; `hits` (words found in it) lets most tickets skip the scan."""
+        if not self.signals or hits.isdisjoint(self.party_words):
+            return frozenset()
+        sentences = [s for s in _SENTENCE_END.split(text) if s]
+        found = set()
+        for signal in self.signals:
+            if hits.isdisjoint(signal.parties) or hits.isdisjoint(signal.cues):
+                continue
+            for sentence in sentences:
+                if any(p in sentence for p in signal.parties) and any(c in sentence for c in signal.cues):
+                    found.add(signal.name)
+                    break
+        return frozenset(found)
+
+
+def load_guards(path: str | Path | None = None) -> tuple[Guards, list[RuleError]]:
+    """The guards file's signals, and every problem found in it (an empty Guards when it is unusable)."""
+    file = Path(path) if path is not None else DEFAULT_GUARDS_FILE
+    errors: list[RuleError] = []
+
+    def error(message: str) -> None:
+        errors.append(RuleError(str(file), 1, None, message))
+
+    try:
+        raw = file.read_bytes()
+        doc = yaml.safe_load(raw.decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        error(f"cannot read guards file: {exc}".replace("\n", " "))
+        return Guards((), ""), errors
+    digest = hashlib.sha256(raw).hexdigest()
+    items = doc.get("signals") if isinstance(doc, dict) else None
+    if not isinstance(items, dict):
+        error("guards file must be a mapping with a 'signals' mapping")
+        return Guards((), digest), errors
+    signals = []
+    for name, body in items.items():
+        if not isinstance(body, dict) or set(body) - {"description", "parties", "cues"}:
+            error(f"signal {name!r}: expected a mapping with description, parties and cues")
+            continue
+        lists = {}
+        for key in ("parties", "cues"):
+            words = body.get(key)
+            if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+                error(f"signal {name!r}: {key} must be a non-empty list of words")
+                break
+            lists[key] = tuple(dict.fromkeys(w.strip().lower() for w in words))
+        else:
+            signals.append(Signal(str(name), str(body.get("description") or ""), lists["parties"], lists["cues"]))
+    missing = [n for n in REQUIRED_SIGNALS if n not in {s.name for s in signals}]
+    if missing:
+        error(f"missing signal(s) the engine's guards need: {', '.join(missing)}")
+    return Guards(tuple(signals), digest), errors
