@@ -1,7 +1,7 @@
 """SQLAlchemy tables of the hotline, one module per aggregate."""
 from models.audit import AuditEvent
 from models.base import Base
-from models.enterprise import Enterprise
+from models.enterprise import Enterprise, EnterpriseNameChange
 from models.enums import HELD_STATUSES, OPEN_STATUSES, WORKING_STATUSES, EventKind, RequestType, Role, TicketStatus, Urgency
 from models.export import ExportJob
 from models.import_job import ImportJob
@@ -13,7 +13,7 @@ from models.ticket import Ticket, TicketClock, TicketEvent, ticket_number_seq
 from models.user import User
 
 __all__ = [
-    "AuditEvent", "Base", "Category", "Notification", "NotificationAttempt", "TicketClock", "Chain", "Channel", "County", "Enterprise", "EventKind", "ExportJob", "HELD_STATUSES", "ImportJob", "OPEN_STATUSES", "ReferenceVersion",
+    "AuditEvent", "Base", "Category", "Notification", "NotificationAttempt", "TicketClock", "Chain", "Channel", "County", "Enterprise", "EnterpriseNameChange", "EventKind", "ExportJob", "HELD_STATUSES", "ImportJob", "OPEN_STATUSES", "ReferenceVersion",
     "RequestType", "Role", "RoutingModel", "RoutingSuggestion", "Ticket", "TicketEvent", "TicketStatus", "Tier", "Town", "Unit", "Urgency", "User", "WORKING_STATUSES",
     "ticket_number_seq", "StatDaily", "StatDuration", "StatDurationMonthly", "StatMonthly", "StatQueue",
     "StatTicket",

@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import dashboard
 from service.api import (
-    actions, audit, auth, exports, health, intake, metrics, reference, routing, stats, tickets, units,
+    actions, audit, auth, enterprises, exports, health, intake, metrics, reference, routing, stats, tickets, units,
 )
 from service.api.deps import document_security
 from service.api.hardening import InputGuard
@@ -102,7 +102,7 @@ def create_app() -> FastAPI:
                   description="涉企问题一表通管: one table for every enterprise problem, from every channel.")
     install_handlers(app)
     routers = [module.router for module in (health, metrics, auth, tickets, actions, intake, routing, reference,
-                                            units, stats, dashboard, exports, audit)]
+                                            units, stats, dashboard, exports, audit, enterprises)]
     for router in routers:
         app.include_router(router)
     settings = get_settings()

@@ -29,7 +29,7 @@ with db.session_factory()() as _s:
 
 DATA_TABLES = ("ticket_event, ticket, enterprise, app_user, notification, notification_attempt, ticket_clock, "
                "stat_daily, stat_duration, stat_monthly, stat_duration_monthly, stat_ticket, stat_queue, "
-               "routing_suggestion, routing_model")
+               "routing_suggestion, routing_model, enterprise_name_change")
 
 
 def pytest_sessionfinish(session, exitstatus):

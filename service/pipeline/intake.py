@@ -45,7 +45,8 @@ def _returned_columns() -> list[str]:
 def _statement():
     """The whole intake as one statement, written out once (building it per request cost more than running it).
 
-    It creates or refreshes the enterprise; reads the enterprise's most recent tickets (at most `candidates`, in
+    It creates or refreshes the enterprise (a known USCC under another name takes the new name, and the change
+    is kept in enterprise_name_change for an admin to look at); reads the enterprise's most recent tickets (at most `candidates`, in
     the last `days`, through the (enterprise_id, created_at) index) and scores each by the Jaccard similarity of
     its stored tokens with the new ticket's (|a ∩ b| / (|a| + |b| - |a ∩ b|), the intersection counted by one
     hash join over all the candidates' tokens, so the cost is linear in their number; no text is tokenized in
@@ -59,7 +60,8 @@ def _statement():
     # scoring subquery in one round trip, which Core would build per call at a cost above running it.
     returned = ", ".join([*_returned_columns(), "county_code", "town_code", "enterprise_id"])
     return text(_compact(f"""
-        WITH ent AS (
+        WITH prior AS (SELECT id, name FROM enterprise WHERE uscc = :uscc),
+        ent AS (
             INSERT INTO enterprise (uscc, name, county_code, town_code, chain_code, tier_code, above_scale)
             VALUES (:uscc, :name, :county, :town, :chain, :tier, :above_scale)
             ON CONFLICT (uscc) DO UPDATE SET name = excluded.name,
@@ -69,8 +71,9 @@ def _statement():
                 tier_code = coalesce(excluded.tier_code, enterprise.tier_code),
                 above_scale = coalesce(excluded.above_scale, enterprise.above_scale),
                 updated_at = now()
-            RETURNING id, county_code, town_code),
+            RETURNING id, county_code, town_code, name),
         viewer AS (SELECT CAST(:viewer_unit AS varchar) AS unit, CAST(:sees_all AS boolean) AS sees_all),
+        req AS (SELECT CAST(:channel AS varchar) AS channel, CAST(:external_id AS varchar) AS external_id),
         recent AS (
             SELECT r.* FROM ent CROSS JOIN LATERAL (
                 SELECT ticket.id, ticket.number, ticket.title, ticket.status, ticket.category_code, ticket.tokens,
@@ -97,21 +100,28 @@ def _statement():
                                 description, tokens, search_vector, status, registered_by_unit_code,
                                 created_by_id, received_at, answered_locally)
             SELECT to_char(timezone(:tz, now()), 'YYYYMMDD') || '-' || lpad(nextval('ticket_number_seq')::text, 7, '0'),
-                   :channel, :external_id, ent.id, :name, :uscc, :contact_name, :contact_phone,
+                   req.channel, req.external_id, ent.id, :name, :uscc, :contact_name, :contact_phone,
                    CASE WHEN :placed THEN :county ELSE ent.county_code END,
                    CASE WHEN :placed THEN :town ELSE ent.town_code END,
                    :request_type, :category, :urgency, :title, :description, CAST(:tokens AS text[]),
                    to_tsvector('simple', :search_tokens), :status, :unit, :created_by,
                    coalesce(CAST(:received_at AS timestamptz), now()), :answered_locally
-            FROM ent
+            FROM ent CROSS JOIN req
+            /* a replay draws no number: the row is filtered out before its number is computed */
+            WHERE NOT EXISTS (SELECT FROM ticket old WHERE old.channel_code = req.channel
+                                                       AND old.external_id = req.external_id)
             ON CONFLICT (channel_code, external_id) WHERE external_id IS NOT NULL DO NOTHING
             RETURNING {returned}),
         ev AS (
             INSERT INTO ticket_event (ticket_id, kind, to_status, actor_id, actor, unit_code, payload)
             SELECT id, :created_kind, :status, :created_by, :actor, :event_unit,
-                   jsonb_build_object('channel', CAST(:channel AS text), 'external_id', CAST(:external_id AS text),
+                   jsonb_build_object('channel', req.channel, 'external_id', req.external_id,
                                       'repeat', EXISTS (SELECT 1 FROM alike))
-            FROM t),
+            FROM t CROSS JOIN req),
+        renamed AS (
+            INSERT INTO enterprise_name_change (enterprise_id, old_name, new_name, ticket_id)
+            SELECT prior.id, prior.name, ent.name, t.id FROM prior JOIN ent ON ent.id = prior.id CROSS JOIN t
+            WHERE prior.name <> ent.name),
         clock AS (
             INSERT INTO ticket_clock (ticket_id, total_seconds, accept_seconds, handle_seconds, paused_seconds,
                                       segments)

@@ -266,3 +266,14 @@ def test_the_api_takes_the_chinese_labels_the_import_takes(client):
         detail = r.json()["detail"]
         assert [d["field"] for d in detail] == [field], detail
         assert "allowed" in detail[0]["message"] or "must be one of" in detail[0]["message"], detail
+
+
+def test_replays_draw_no_ticket_number(client):
+    h = login(client, "op-numbers")
+    first = client.post("/api/v1/tickets", json=ticket_body(external_id="n-1"), headers=h)
+    assert first.status_code == 201
+    for _ in range(3):
+        assert client.post("/api/v1/tickets", json=ticket_body(external_id="n-1"), headers=h).status_code == 200
+    second = client.post("/api/v1/tickets", json=ticket_body(external_id="n-2"), headers=h)
+    assert second.status_code == 201
+    assert int(second.json()["number"][-7:]) == int(first.json()["number"][-7:]) + 1
