@@ -24,8 +24,9 @@ class Enterprise(Base):
 
 
 class EnterpriseNameChange(Base):
-    """A known USCC arrived under another company name: the record takes the new name, the old one is kept here,
-    and the change waits for an admin to look at it (a typo, a renamed company, or a wrong code)."""
+    """A known USCC arrived under another company name: the record takes the new name, the old one is kept here
+    (by a trigger on enterprise, whatever path renamed it), and the change waits for an admin to look at it (a
+    typo, a renamed company, or a wrong code)."""
 
     __tablename__ = "enterprise_name_change"
     __table_args__ = (Index("ix_enterprise_name_change_pending", "id", postgresql_where=text("reviewed_at IS NULL")),
@@ -34,7 +35,6 @@ class EnterpriseNameChange(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
     old_name: Mapped[str] = mapped_column(String(200))
     new_name: Mapped[str] = mapped_column(String(200))
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -26,7 +26,6 @@ class NameChangeOut(BaseModel):
     enterprise_id: int
     old_name: str
     new_name: str
-    ticket_id: int | None
     changed_at: Instant
     reviewed_at: Instant | None
     reviewed_by: str | None
@@ -34,7 +33,7 @@ class NameChangeOut(BaseModel):
 
 def _out(change: EnterpriseNameChange, reviewer: str | None) -> NameChangeOut:
     return NameChangeOut(id=change.id, enterprise_id=change.enterprise_id, old_name=change.old_name,
-                         new_name=change.new_name, ticket_id=change.ticket_id, changed_at=change.changed_at,
+                         new_name=change.new_name, changed_at=change.changed_at,
                          reviewed_at=change.reviewed_at, reviewed_by=reviewer)
 
 

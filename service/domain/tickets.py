@@ -52,11 +52,12 @@ def visible_to(user: User) -> ColumnElement[bool]:
     return handler_sees(user.unit_code)
 
 
-def handler_sees(unit) -> ColumnElement[bool]:
-    """The handlers' rule, for a unit code or a column (intake compiles it into its one statement)."""
+def handler_sees(unit, ticket=Ticket) -> ColumnElement[bool]:
+    """The handlers' rule, for a unit code or a column, over the ticket table or an alias of it (intake compiles
+    it into its one statement)."""
     assisting = [unit] if isinstance(unit, str) or unit is None else array([unit])
-    return or_(Ticket.lead_unit_code == unit, Ticket.assisting_units.contains(assisting),
-               Ticket.registered_by_unit_code == unit)
+    return or_(ticket.lead_unit_code == unit, ticket.assisting_units.contains(assisting),
+               ticket.registered_by_unit_code == unit)
 
 
 def get_visible(session: Session, ticket_id: int, user: User, *, for_update: bool = False) -> Ticket:

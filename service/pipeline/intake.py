@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import literal_column, select, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
 
 from models import OPEN_STATUSES, EventKind, Role, Ticket, TicketStatus, User
 from models.enums import sql_list
@@ -24,6 +25,8 @@ from service.domain.textsearch import tokens
 from service.schemas.ticket import TicketFields
 from service.unit_of_work import UnitOfWork
 
+# The statuses of a ticket no longer open (the shorter list to write into the statement).
+_NOT_OPEN = tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
 # Deferred columns of ticket, never read back by intake.
 _UNREAD = ("search_vector", "tokens")
 
@@ -45,14 +48,15 @@ def _returned_columns() -> list[str]:
 def _statement():
     """The whole intake as one statement, written out once (building it per request cost more than running it).
 
-    It creates or refreshes the enterprise (a known USCC under another name takes the new name, and the change
-    is kept in enterprise_name_change for an admin to look at); reads the enterprise's most recent tickets (at most `candidates`, in
+    It creates or refreshes the enterprise (a known USCC under another name takes the new name; a trigger keeps
+    the change in enterprise_name_change for an admin, migration 0017); reads the enterprise's most recent tickets (at most `candidates`, in
     the last `days`, through the (enterprise_id, created_at) index) and scores each by the Jaccard similarity of
     its stored tokens with the new ticket's (|a ∩ b| / (|a| + |b| - |a ∩ b|), the intersection counted by one
     hash join over all the candidates' tokens, so the cost is linear in their number; no text is tokenized in
     the database); inserts the ticket with its tokens, its `created` event (with the repeat flag) and its clocks, or
     nothing when (channel, external_id) is already taken (concurrent replays wait on the unique index, then find
-    the winner's row); and returns the database's own values of the new ticket with its possible duplicates: the
+    the winner's row; a replay draws no ticket number: its row is filtered out before the number is computed);
+    and returns the database's own values of the new ticket with its possible duplicates: the
     similar tickets the caller may see that are still open and of the same category (any, when the new ticket
     has none), most similar first (the newest first among equals), at most `shown`.
     """
@@ -60,40 +64,35 @@ def _statement():
     # scoring subquery in one round trip, which Core would build per call at a cost above running it.
     returned = ", ".join([*_returned_columns(), "county_code", "town_code", "enterprise_id"])
     return text(_compact(f"""
-        WITH prior AS (SELECT id, name FROM enterprise WHERE uscc = :uscc),
-        ent AS (
-            INSERT INTO enterprise (uscc, name, county_code, town_code, chain_code, tier_code, above_scale)
+        WITH ent AS (
+            INSERT INTO enterprise AS e (uscc, name, county_code, town_code, chain_code, tier_code, above_scale)
             VALUES (:uscc, :name, :county, :town, :chain, :tier, :above_scale)
             ON CONFLICT (uscc) DO UPDATE SET name = excluded.name,
-                county_code = coalesce(excluded.county_code, enterprise.county_code),
-                town_code = coalesce(excluded.town_code, enterprise.town_code),
-                chain_code = coalesce(excluded.chain_code, enterprise.chain_code),
-                tier_code = coalesce(excluded.tier_code, enterprise.tier_code),
-                above_scale = coalesce(excluded.above_scale, enterprise.above_scale),
+                county_code = coalesce(excluded.county_code, e.county_code),
+                town_code = coalesce(excluded.town_code, e.town_code),
+                chain_code = coalesce(excluded.chain_code, e.chain_code),
+                tier_code = coalesce(excluded.tier_code, e.tier_code),
+                above_scale = coalesce(excluded.above_scale, e.above_scale),
                 updated_at = now()
-            RETURNING id, county_code, town_code, name),
-        viewer AS (SELECT CAST(:viewer_unit AS varchar) AS unit, CAST(:sees_all AS boolean) AS sees_all),
+            RETURNING id, county_code, town_code),
+        v AS (SELECT CAST(:viewer_unit AS varchar) AS unit, CAST(:sees_all AS boolean) AS sees_all),
         req AS (SELECT CAST(:channel AS varchar) AS channel, CAST(:external_id AS varchar) AS external_id),
         recent AS (
             SELECT r.* FROM ent CROSS JOIN LATERAL (
-                SELECT ticket.id, ticket.number, ticket.title, ticket.status, ticket.category_code, ticket.tokens,
-                       coalesce(viewer.sees_all OR ({_seen_by_viewer()}), false) AS visible
-                FROM ticket CROSS JOIN viewer
-                WHERE ticket.enterprise_id = ent.id AND ticket.created_at >= now() - make_interval(days => :days)
-                ORDER BY ticket.created_at DESC LIMIT :candidates) r),
+                SELECT tk.id, tk.number, tk.title, tk.status, tk.category_code, tk.tokens,
+                       coalesce(v.sees_all OR ({_seen_by_viewer()}), false) AS visible
+                FROM ticket tk CROSS JOIN v
+                WHERE tk.enterprise_id = ent.id AND tk.created_at >= now() - make_interval(days => :days)
+                ORDER BY tk.created_at DESC LIMIT :candidates) r),
         shared AS (
-            SELECT recent.id, count(*) AS n
-            FROM recent CROSS JOIN LATERAL unnest(recent.tokens) AS x(token)
-                 JOIN unnest(CAST(:tokens AS text[])) AS y(token) ON y.token = x.token
-            GROUP BY recent.id),
+            SELECT r.id, count(*) AS n FROM recent r CROSS JOIN LATERAL unnest(r.tokens) x(w)
+                 JOIN unnest(CAST(:tokens AS text[])) y(w) USING (w)
+            GROUP BY r.id),
         alike AS (
-            SELECT * FROM (
-                SELECT recent.id, recent.number, recent.title, recent.status, recent.category_code, recent.visible,
-                       CASE WHEN cardinality(recent.tokens) = 0 OR :token_count = 0 THEN 0.0
-                            ELSE coalesce(shared.n, 0)::float8
-                                 / (cardinality(recent.tokens) + :token_count - coalesce(shared.n, 0)) END AS similarity
-                FROM recent LEFT JOIN shared ON shared.id = recent.id) scored
-            WHERE similarity >= :min_similarity),
+            SELECT r.id, r.number, r.title, r.status, r.category_code, r.visible,
+                   s.n::float8 / (cardinality(r.tokens) + :token_count - s.n) AS similarity
+            FROM recent r JOIN shared s ON s.id = r.id
+            WHERE s.n::float8 / (cardinality(r.tokens) + :token_count - s.n) >= :min_similarity),
         t AS (
             INSERT INTO ticket (number, channel_code, external_id, enterprise_id, enterprise_name, uscc, contact_name,
                                 contact_phone, county_code, town_code, request_type, category_code, urgency, title,
@@ -107,7 +106,6 @@ def _statement():
                    to_tsvector('simple', :search_tokens), :status, :unit, :created_by,
                    coalesce(CAST(:received_at AS timestamptz), now()), :answered_locally
             FROM ent CROSS JOIN req
-            /* a replay draws no number: the row is filtered out before its number is computed */
             WHERE NOT EXISTS (SELECT FROM ticket old WHERE old.channel_code = req.channel
                                                        AND old.external_id = req.external_id)
             ON CONFLICT (channel_code, external_id) WHERE external_id IS NOT NULL DO NOTHING
@@ -118,10 +116,6 @@ def _statement():
                    jsonb_build_object('channel', req.channel, 'external_id', req.external_id,
                                       'repeat', EXISTS (SELECT 1 FROM alike))
             FROM t CROSS JOIN req),
-        renamed AS (
-            INSERT INTO enterprise_name_change (enterprise_id, old_name, new_name, ticket_id)
-            SELECT prior.id, prior.name, ent.name, t.id FROM prior JOIN ent ON ent.id = prior.id CROSS JOIN t
-            WHERE prior.name <> ent.name),
         clock AS (
             INSERT INTO ticket_clock (ticket_id, total_seconds, accept_seconds, handle_seconds, paused_seconds,
                                       segments)
@@ -130,7 +124,7 @@ def _statement():
         SELECT t.*, (SELECT coalesce(json_agg(d ORDER BY d.similarity DESC, d.id DESC), '[]') FROM (
                          SELECT id, number, title, status, category_code, round(similarity::numeric, 3) AS similarity
                          FROM alike
-                         WHERE visible AND status IN {sql_list(OPEN_STATUSES)}
+                         WHERE visible AND status NOT IN {sql_list(_NOT_OPEN)}
                                AND (CAST(:category AS varchar) IS NULL OR category_code = :category)
                          ORDER BY 6 DESC, id DESC LIMIT :shown) d) AS duplicates
         FROM t"""))
@@ -139,13 +133,14 @@ def _statement():
 def _compact(sql: str) -> str:
     """The statement on one line: under psycopg's 4 KiB limit for caching a query's conversion (above it, every
     execution parses the text again)."""
-    return " ".join(sql.split())
+    return " ".join(sql.split()).replace("( ", "(").replace(" )", ")")
 
 
 def _seen_by_viewer() -> str:
-    """The ticket read's visibility rule for handlers, as SQL over the `viewer` row: the answer lists only the
+    """The ticket read's visibility rule for handlers, as SQL over the viewer's row `v`: the answer lists only the
     similar tickets the caller may read (the repeat flag still counts them all)."""
-    return str(handler_sees(literal_column("viewer.unit")).compile(dialect=postgresql.dialect()))
+    seen = handler_sees(literal_column("v.unit"), aliased(Ticket, name="tk"))
+    return str(seen.compile(dialect=postgresql.dialect()))
 
 
 def place(data: TicketFields) -> tuple[str | None, str | None]:

@@ -24,8 +24,8 @@ def test_a_new_name_for_a_known_uscc_is_kept_and_flagged_for_an_admin(client, se
     assert renamed.status_code == 201
     assert session.scalar(select(Enterprise.name).where(Enterprise.uscc == code)) == "浙江乙科技股份有限公司"
     pending = client.get("/api/v1/enterprises/name-changes", headers=admin).json()["items"]
-    assert [(c["old_name"], c["new_name"], c["ticket_id"]) for c in pending] == [
-        ("乐清市甲电气有限公司", "浙江乙科技股份有限公司", renamed.json()["id"])]
+    assert [(c["old_name"], c["new_name"], c["enterprise_id"]) for c in pending] == [
+        ("乐清市甲电气有限公司", "浙江乙科技股份有限公司", renamed.json()["enterprise"]["id"])]
     assert pending[0]["reviewed_at"] is None
 
     assert client.get("/api/v1/enterprises/name-changes", headers=op).status_code == 403
