@@ -359,8 +359,9 @@
     if (data.forbidden) { hideGroups(); return; }
     state.groups[name] = data.groups || [];
     if (name === "unit") RANKS.forEach(renderRank);
-    if (name === "town") renderPile($("pile-towns"), data.groups || []);
-    if (name === "category") renderPile($("pile-categories"), data.groups || []);
+    var openNow = (data.open_now && data.open_now.groups) || [];
+    if (name === "town") renderPile($("pile-towns"), data.groups || [], openNow);
+    if (name === "category") renderPile($("pile-categories"), data.groups || [], openNow);
   }
 
   function hideGroups() {
@@ -545,7 +546,10 @@
     });
   }
 
-  function renderPile(list, groups) {
+  // 未结 is the group's tickets open now (open_now.groups), not 受理 minus 办结 of the period.
+  function renderPile(list, groups, openNow) {
+    var openBy = {};
+    (openNow || []).forEach(function (o) { openBy[o.key] = o.open; });
     var rows = groups.filter(function (g) { return g.metrics.received > 0; });
     rows.sort(function (a, b) { return (b.metrics.received - a.metrics.received) || (a.key < b.key ? -1 : 1); });
     rows = rows.slice(0, 10);
@@ -553,7 +557,7 @@
     if (!rows.length) { list.appendChild(el("li", { "class": "empty-list", text: "本期暂无受理" })); return; }
     var max = rows[0].metrics.received;
     rows.forEach(function (g) {
-      var rec = g.metrics.received, done = Math.min(g.metrics.resolved, rec), open = Math.max(0, rec - g.metrics.resolved);
+      var rec = g.metrics.received, done = Math.min(g.metrics.resolved, rec), open = openBy[g.key] || 0;
       var a = el("div", { "class": "seg-resolved", title: "已办结 " + done }), b = el("div", { "class": "seg-open", title: "未办结 " + open });
       a.style.width = (done / max * 100).toFixed(2) + "%";
       b.style.width = (open / max * 100).toFixed(2) + "%";
