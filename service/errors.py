@@ -120,7 +120,7 @@ def unknown_code(field: str, kind: str, value: object, message: str | None = Non
                        zh=f"未知的{KIND_ZH.get(kind, '')}代码 {value!r}", code="unknown_code")
 
 
-def _validation_detail(err: dict) -> dict:
+def validation_detail(err: dict) -> dict:
     """A pydantic error as a detail entry: English without "Value error, ", Chinese, and the error type as code."""
     kind, ctx = err.get("type", "invalid"), err.get("ctx") or {}
     message = str(err.get("msg", "invalid"))
@@ -200,7 +200,7 @@ def install_handlers(app: FastAPI) -> None:
                 message = _json_error(exc.body, err["loc"][-1], ctx.get("error"))
                 detail.append(field_detail("body", message, code="json_invalid", zh=f"JSON 格式错误（{message}）"))
                 continue
-            detail.append(_validation_detail(err))
+            detail.append(validation_detail(err))
         return JSONResponse(_body("validation_error", detail), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

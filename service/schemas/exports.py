@@ -51,7 +51,9 @@ class ExportOut(BaseModel):
 class RejectedRow(BaseModel):
     row: int = Field(description="the row number in the sheet (the header is usually row 1)")
     field: str
+    code: str = Field("invalid", description="what is wrong, for machines (as in a 422's detail)")
     message: str
+    message_zh: str = Field("", description="the same in Chinese")
 
 
 class ImportedRow(BaseModel):

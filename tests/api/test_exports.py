@@ -177,7 +177,8 @@ def test_import_upload_validates_rows_routes_once_and_dry_runs(client, run_jobs)
     r = _upload(client, op, content, channel="liangwan")
     body = r.json()
     assert (body["rows"], body["created"], body["duplicates"]) == (3, 2, 0)
-    assert body["rejected"] == [{"row": 3, "field": "enterprise.uscc", "message": body["rejected"][0]["message"]}]
+    assert [(r["row"], r["field"]) for r in body["rejected"]] == [(3, "enterprise.uscc")] and body["rejected"][0]["message"]
+    assert body["rejected"][0]["code"] == "uscc_check_character" and "校验位" in body["rejected"][0]["message_zh"]
     assert queues.queue(queues.ROUTING).count == 1  # after the commit, one job routes every created ticket
     again = _upload(client, op, content, channel="liangwan").json()
     assert (again["created"], again["duplicates"]) == (0, 2)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from models import RequestType, Role, Ticket, Urgency, User
 from service.config import get_settings
-from service.errors import DomainError, InvalidInput, field_error
+from service.errors import DomainError, InvalidInput, field_detail, field_error, validation_detail
 from service.domain.bounds import check_text
 from service.pipeline.excel.reader import Sheet
 from service.pipeline.intake import place, register
@@ -220,17 +220,18 @@ def row_key(data: TicketCreate) -> str:
 
 
 def _errors(row: int, exc: Exception) -> list[dict]:
+    """A rejected row's problems, each as the API words a 422's detail (field, code, English and Chinese)."""
     if isinstance(exc, ValidationError):
         out = []
         for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
+            detail = validation_detail(err) | {"field": ".".join(str(p) for p in err["loc"]) or "row"}
             if err["type"] == "enum":
-                msg = f"unknown value {err['input']!r}; allowed: {err['ctx']['expected']}"
-            out.append({"row": row, "field": ".".join(str(p) for p in err["loc"]) or "row", "message": msg})
+                detail["message"] = f"unknown value {err['input']!r}; allowed: {err['ctx']['expected']}"
+            out.append({"row": row, **detail})
         return out
     if isinstance(exc, DomainError) and isinstance(exc.detail, list):
         return [{"row": row, **d} for d in exc.detail]
-    return [{"row": row, "field": "row", "message": str(getattr(exc, "detail", exc))}]
+    return [{"row": row, **field_detail("row", str(getattr(exc, "detail", exc)))}]
 
 
 def _unrecognised(header: tuple, cols: dict[int, str]) -> list[dict]:

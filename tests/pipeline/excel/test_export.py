@@ -97,7 +97,8 @@ def test_dry_run_writes_nothing(session, operator):
     result = import_tickets(session, data, user=operator, dry_run=True)
     session.rollback()
     assert result.dry_run and (result.rows, result.created, result.duplicates) == (4, 2, 1)
-    assert result.rejected == [{"row": 6, "field": "town", "message": result.rejected[0]["message"]}]
+    assert [(r["row"], r["field"]) for r in result.rejected] == [(6, "town")] and result.rejected[0]["message"]
+    assert result.rejected[0]["message_zh"]  # and in Chinese
     assert _count(session, Ticket) == 0 and _count(session, Enterprise) == 0
 
 
