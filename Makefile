@@ -45,13 +45,15 @@ test-faults: install
 	$(PY) -m pytest -m fault -q
 
 ## Benchmarks print tables; they are not pass/fail and not part of `make test`.
-bench: install
+bench: install browser
 	$(PY) bench/bench_routing.py
 	$(PY) bench/bench_intake.py --callers both $(if $(shell command -v wrk),--client wrk,)
 	$(PY) bench/bench_e2e.py
 	$(PY) bench/bench_sweep.py
 	$(PY) bench/bench_stats.py
 	$(PY) bench/bench_learning.py
+	$(PY) bench/bench_console.py
+	$(PY) bench/bench_lookup.py
 
 rules-check: install
 	$(VENV)/bin/hotline rules check

@@ -75,6 +75,14 @@ class EventKind(LabelledEnum):
     MERGE_RECEIVED = "merge_received"
     UNMERGED = "unmerged"
     MERGE_UNDONE = "merge_undone"
+    RECLASSIFIED = "reclassified"
+
+
+class ArticleKind(LabelledEnum):
+    """What a knowledge base entry is: an answer to give enterprises, or a unit's wording of a 办理意见."""
+
+    ARTICLE = "article"
+    REPLY_TEMPLATE = "reply_template"
 
 
 LABELS: dict[str, dict[str, str]] = {
@@ -84,6 +92,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "RequestType": {"consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报", "suggestion": "建议"},
     "Urgency": {"normal": "一般", "urgent": "紧急", "critical": "特急"},
+    "ArticleKind": {"article": "知识", "reply_template": "答复模板"},
     "Role": {"operator": "话务员", "dispatcher": "派单员", "handler": "承办人", "leader": "领导", "admin": "管理员"},
     "EventKind": {
         "created": "受理", "routed": "自动派单", "routing_no_match": "未匹配派单规则", "dispatched": "派单",
@@ -93,7 +102,7 @@ LABELS: dict[str, dict[str, str]] = {
         "resolved": "办结", "instant_resolved": "即时办结", "feedback": "回访",
         "feedback_amended": "更正回访", "feedback_attempt": "回访未接通", "reopened": "重办", "closed": "归档",
         "reminded": "催办", "supervised": "督办", "merged": "并单", "merge_received": "并入工单",
-        "unmerged": "撤销并单", "merge_undone": "并单已撤销",
+        "unmerged": "撤销并单", "merge_undone": "并单已撤销", "reclassified": "改类",
     },
 }
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, coded
-from models.enums import WORKING_STATUSES, EventKind, TicketStatus, sql_list
+from models.enums import OPEN_STATUSES, WORKING_STATUSES, EventKind, TicketStatus, sql_list
 
 # Ticket numbers are "<YYYYMMDD>-<global sequence>": readable, unique without a per-day counter row
 # (which would serialise concurrent intake on one lock).
@@ -36,6 +36,8 @@ class Ticket(Base):
         Index("ix_ticket_category_id", "category_code", "id"),
         Index("ix_ticket_registered_unit_id", "registered_by_unit_code", "id"),
         Index("ix_ticket_enterprise_created", "enterprise_id", "created_at"),
+        # An enterprise's open tickets, counted beside it in lookups without reading its closed ones.
+        Index("ix_ticket_enterprise_open", "enterprise_id", postgresql_where=text(f"status IN {sql_list(OPEN_STATUSES)}")),
         Index("ix_ticket_created_at", "created_at"),
         Index("ix_ticket_assisting_units", "assisting_units", postgresql_using="gin"),
         Index("ix_ticket_search", "search_vector", postgresql_using="gin"),
@@ -49,6 +51,14 @@ class Ticket(Base):
               postgresql_where=text(f"supervision IS NULL AND status = '{TicketStatus.ASSIGNED.value}'")),
         Index("ix_ticket_red_due", "red_due_at",
               postgresql_where=text(f"supervision = 'yellow' AND status IN {_WORKING}")),
+        # The queues (migration 0019): their sorts, what is overdue, what an operator registered, 延期 waiting.
+        Index("ix_ticket_received_id", "received_at", "id"),
+        Index("ix_ticket_accept_due_id", "accept_due_at", "id", postgresql_where=text("accept_due_at IS NOT NULL")),
+        Index("ix_ticket_resolve_due_id", "resolve_due_at", "id", postgresql_where=text("resolve_due_at IS NOT NULL")),
+        Index("ix_ticket_open_resolve_due", "resolve_due_at", postgresql_where=text(
+            f"status IN {sql_list(OPEN_STATUSES)} AND resolve_due_at IS NOT NULL")),
+        Index("ix_ticket_created_by_id", "created_by_id", "id"),
+        Index("ix_ticket_pending_extension", "id", postgresql_where=text("jsonb_typeof(pending_extension) = 'object'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -58,7 +68,7 @@ class Ticket(Base):
 
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
     enterprise_name: Mapped[str] = mapped_column(String(200))
-    uscc: Mapped[str] = mapped_column(String(18))
+    uscc: Mapped[str | None] = mapped_column(String(18))  # as given at intake (none when only the name was)
     contact_name: Mapped[str] = mapped_column(String(64))
     contact_phone: Mapped[str] = mapped_column(String(32))
     county_code: Mapped[str | None] = mapped_column(ForeignKey("county.code"))
@@ -69,6 +79,8 @@ class Ticket(Base):
     urgency: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
+    # What `?q=` finds: tokens of the title, description, enterprise and contact names and opinions
+    # (service.domain.lookup), and the number and phone lexemes a trigger adds (migration 0019).
     search_vector: Mapped[Any] = mapped_column(TSVECTOR, deferred=True)
     # The distinct search tokens of title and description (service.domain.textsearch), the first dedupe_max_tokens
     # of them, stored at intake: the duplicate check compares them and never tokenizes an earlier ticket again.

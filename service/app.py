@@ -5,15 +5,16 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import dashboard
+from service import console, dashboard
 from service.api import (
-    actions, audit, auth, enterprises, exports, health, intake, metrics, reference, routing, stats, tickets, units,
+    actions, audit, auth, callers, enterprises, exports, health, intake, knowledge, metrics, queues, reference, routing,
+    stats, tickets, units,
 )
 from service.api.deps import document_security
-from service.api.hardening import InputGuard
+from service.api.hardening import InputGuard, known_query_only
 from service.api.openapi import document_errors
 from service.config import get_settings
 from service.credentials import require_secrets
@@ -98,18 +99,21 @@ def create_app() -> FastAPI:
     """Build the app: routers, error handlers, body limit. Refuses (MissingSecrets) without secrets fit for
     production, whatever starts it, unless HOTLINE_DEV_MODE is on."""
     require_secrets(get_settings())
-    app = FastAPI(title="hotline", version="0.1.0", lifespan=lifespan,
-                  description="涉企问题一表通管: one table for every enterprise problem, from every channel.")
+    app = FastAPI(title="hotline", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="涉企问题一表通管: one table for every enterprise problem, from every channel.",
+                  dependencies=[Depends(known_query_only)])
     install_handlers(app)
     routers = [module.router for module in (health, metrics, auth, tickets, actions, intake, routing, reference,
-                                            units, stats, dashboard, exports, audit, enterprises)]
+                                            units, stats, dashboard, exports, audit, enterprises, console, knowledge,
+                                            callers, queues)]
     for router in routers:
         app.include_router(router)
     settings = get_settings()
     # Inside BodyLimit: it reads bodies within the limit. The routes name a path parameter at fault.
     app.add_middleware(InputGuard, routes=[r for router in routers for r in router.routes])
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
-                       per_path={"/api/v1/imports/tickets": settings.max_import_bytes})
+                       per_path={"/api/v1/imports/tickets": settings.max_import_bytes,
+                                 "/api/v1/enterprises/import": settings.max_import_bytes})
     app.add_middleware(metrics.LatencyMiddleware)
     document_security(app, routers)
     document_errors(app, routers)

@@ -24,6 +24,10 @@ app.add_typer(user_app, name="user")
 app.add_typer(rules_app, name="rules")
 ops_app = typer.Typer(help="Deadlines, clocks, flags, notifications and statistics.", no_args_is_help=True)
 app.add_typer(ops_app, name="ops")
+knowledge_app = typer.Typer(help="The knowledge base (知识库).", no_args_is_help=True)
+app.add_typer(knowledge_app, name="knowledge")
+enterprises_app = typer.Typer(help="Enterprises and the enterprise roster.", no_args_is_help=True)
+app.add_typer(enterprises_app, name="enterprises")
 
 
 def _configure_servers() -> tuple[str, str]:
@@ -84,6 +88,11 @@ def _seed(demo: bool) -> None:
         if demo:
             users = demo_data.seed_demo_users(session)
             session.commit()
+            typer.echo(f"knowledge: {demo_data.seed_demo_knowledge(session)}")
+            session.commit()
+            loaded = demo_data.seed_demo_roster(session)
+            session.commit()
+            typer.echo("roster: " + ", ".join(f"{k} {v}" for k, v in loaded.items() if k != "rejected"))
             created = demo_data.seed_demo_tickets(session)
             session.commit()
             worked = demo_data.progress_demo_tickets(session, created)
@@ -209,6 +218,7 @@ def _banner(settings, port: int, demo: bool, secrets_path: Path) -> None:
     host = settings.api_host
     lines = [f"hotline is running at http://{host}:{port}", f"  API docs: http://{host}:{port}/docs",
              f"  dashboard: http://{host}:{port}/dashboard",
+             f"  console:  http://{host}:{port}/console",
              f"  data:     {settings.data_dir.resolve()}", f"  secrets:  {secrets_path} (owner-only)",
              f"  metrics:  http://{host}:{port}/metrics with 'Authorization: Bearer {settings.metrics_token}'"]
     if demo:
@@ -530,6 +540,45 @@ def import_(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, he
         raise typer.Exit(1) from None
     if report["rejected"]:
         raise typer.Exit(1)
+
+
+@enterprises_app.command("import")
+def enterprises_import(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx or .csv file")]
+                       ) -> None:
+    """Load the enterprise roster (企业名称, 统一社会信用代码, 所属镇街, 产业链, 企业梯队, 是否规上); prints the report
+    as JSON, exit 1 when a row was rejected. Importing the same file again changes nothing."""
+    from service.db import unit
+    from service.errors import DomainError
+    from service.pipeline import roster
+
+    _configure_servers()
+    try:
+        with unit() as uow:
+            result = roster.import_roster(uow, roster.read_roster(path.read_bytes()))
+            uow.commit()
+    except DomainError as exc:
+        typer.echo(f"error: {json.dumps(exc.detail, ensure_ascii=False)}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(result.report(), ensure_ascii=False, indent=2))
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+@knowledge_app.command("load")
+def knowledge_load(path: Annotated[Optional[Path], typer.Argument(
+        exists=True, dir_okay=False, help="YAML file of entries (default: the starter set)")] = None) -> None:
+    """Load knowledge articles and reply templates, matched on their key; loading again changes nothing."""
+    from service.pipeline import knowledge
+
+    _configure_servers()
+    with _session() as session:
+        try:
+            report = knowledge.load(session, path or knowledge.STARTER)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+    typer.echo(f"knowledge: {report}")
 
 
 if __name__ == "__main__":

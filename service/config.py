@@ -169,6 +169,8 @@ class Settings(BaseSettings):
     max_import_bytes: int = 10 * 1024 * 1024
     import_max_rows: int = Field(5000, ge=1)
     import_sync_max_rows: int = Field(500, ge=0)
+    # An enterprise roster (e.g. the city's 6,547 规上 enterprises) is imported in one request or command.
+    roster_max_rows: int = Field(20000, ge=1)
     # What an imported workbook may unpack to, checked before it is read: any one XML part (zip entry), all shared
     # strings together (each string counts 40 characters more, its overhead), one string, the last valued column.
     import_max_xml_bytes: int = Field(16 * 1024 * 1024, ge=1024)

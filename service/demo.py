@@ -1,9 +1,11 @@
 """Demo users and tickets for `make run`: enough to click through every screen."""
 from __future__ import annotations
 
+import zlib
+
 from sqlalchemy import select
 
-from models import Role, Ticket, TicketStatus, User
+from models import KnowledgeArticle, Role, Ticket, TicketStatus, User
 from service.effects import RouteNewTickets
 from service.pipeline.intake import register
 from service.unit_of_work import UnitOfWork
@@ -22,7 +24,8 @@ DEMO_USERS = [
     ("yq-rsj", Role.HANDLER, "yueqing.rsj", "乐清市人社局"),
 ]
 
-# (channel, town, request type, urgency, title, description, enterprise, uscc body without check char)
+# (channel, town, request type, urgency, title, description, enterprise, uscc body without check char, or None:
+# the caller gave the name alone, and intake matches it on the name folded)
 DEMO_TICKETS = [
     ("hotline_96666", "yueqing_liushi", "help", "urgent", "厂区突然停电影响生产",
      "我司位于柳市镇工业区，今天上午厂区突然停电，变压器跳闸，生产线全部停工，请供电部门尽快处理。",
@@ -32,7 +35,7 @@ DEMO_TICKETS = [
      "乐清市正泰精工电器有限公司", "91330382MA2AB1C3E"),
     ("town_centre", "yueqing_liushi", "help", "normal", "园区道路积水严重",
      "柳市镇工业园区东路下雨后积水严重，货车进出困难，希望镇里尽快疏通排水。",
-     "乐清市柳市华电电气有限公司", "91330382MA2AB1C2D"),
+     "乐清市柳市华电电气有限责任公司", None),
     ("hotline_96666", "ruian_tangxia", "complaint", "normal", "外省员工社保转移接续困难",
      "公司部分外省员工社保关系转移接续办理困难，跑了几次没有办好，影响招工稳定。",
      "瑞安市塘下汽摩配件有限公司", "91330381MA2CD3E4F"),
@@ -72,7 +75,36 @@ DEMO_TICKETS = [
      "乐清市正泰精工电器有限公司", "91330382MA2AB1C3E"),
     ("hotline_96666", "yueqing_lecheng", "consult", "normal", "小微企业税费减免政策咨询",
      "想了解今年小微企业增值税和所得税减免政策的适用条件。",
-     "乐清市乐成文具用品有限公司", "91330382MA2UW9X0Y"),
+     "乐清市乐成文具用品有限公司", None),
+]
+
+# The roster (规上 enterprises) of the demo: six of the enterprises above have called, the others not yet, so the
+# coverage figure (GET /api/v1/stats/coverage) has something to show. (name, USCC body, town, chain, tier)
+DEMO_ROSTER = [
+    ("乐清市柳市华电电气有限公司", "91330382MA2AB1C2D", "柳市镇", "电气", None),
+    ("乐清市正泰精工电器有限公司", "91330382MA2AB1C3E", "柳市镇", "电气", "省级专精特新中小企业"),
+    ("瑞安市塘下汽摩配件有限公司", "91330381MA2CD3E4F", "塘下镇", "汽摩配", None),
+    ("永嘉县瓯北泵阀制造有限公司", "91330324MA2EF5G6H", "瓯北街道", "泵阀", "创新型中小企业"),
+    ("温州娄桥智能装备有限公司", "91330304MA2GH7J8K", "娄桥街道", "智能装备", "国家级专精特新“小巨人”企业"),
+    ("乐清市北白象精密模具有限公司", "91330382MA2NP3Q4R", "北白象镇", "智能装备", None),
+    ("乐清市柳市万联电器有限公司", "91330382MA2W00101", "柳市镇", "电气", None),
+    ("乐清市柳市新宇开关有限公司", "91330382MA2W00102", "柳市镇", "电气", "创新型中小企业"),
+    ("乐清市柳市长城电缆有限公司", "91330382MA2W00103", "柳市镇", "电气", None),
+    ("乐清市北白象东方电子有限公司", "91330382MA2W00104", "北白象镇", "电气", None),
+    ("乐清市虹桥恒远仪表有限公司", "91330382MA2W00105", "虹桥镇", "智能装备", None),
+    ("乐清市乐成金龙五金有限公司", "91330382MA2W00106", "乐成街道", None, None),
+    ("瑞安市塘下瑞丰汽车部件有限公司", "91330381MA2W00107", "塘下镇", "汽摩配", "省级专精特新中小企业"),
+    ("瑞安市塘下明辉制动器有限公司", "91330381MA2W00108", "塘下镇", "汽摩配", None),
+    ("瑞安市塘下博创轴承有限公司", "91330381MA2W00109", "塘下镇", "汽摩配", None),
+    ("永嘉县瓯北嘉诚阀门有限公司", "91330324MA2W00110", "瓯北街道", "泵阀", None),
+    ("永嘉县瓯北立信泵业有限公司", "91330324MA2W00111", "瓯北街道", "泵阀", None),
+    ("温州娄桥联合机械有限公司", "91330304MA2W00112", "娄桥街道", "智能装备", None),
+    ("温州龙湾百利鞋业有限公司", "91330303MA2W00113", "永中街道", "鞋业", None),
+    ("温州龙湾海纳服饰有限公司", "91330303MA2W00114", "永中街道", "服装", None),
+    ("平阳县鳌江广源包装有限公司", "91330326MA2W00115", "鳌江镇", "印刷包装", None),
+    ("平阳县鳌江昌盛纸业有限公司", "91330326MA2W00116", "鳌江镇", "印刷包装", None),
+    ("乐清市城东康特仪器有限公司", "91330382MA2W00117", "城东街道", "智能装备", None),
+    ("乐清市虹桥宏达电子有限公司", "91330382MA2W00118", "虹桥镇", "电气", None),
 ]
 
 # title -> how far the demo takes the ticket: accepted (签收), resolved (办结), closed (回访满意 and 归档),
@@ -84,6 +116,7 @@ DEMO_PROGRESS = {
     "变压器故障停电": "closed", "小微企业税费减免政策咨询": "instant",
 }
 INSTANT_ANSWER = "已电话告知小微企业减免政策的适用条件和申报方式，企业表示清楚。"
+INSTANT_ARTICLE_KEY = "policy-small-micro-tax"  # the starter article that answer was given from
 OPINIONS = {
     "yueqing.power": "已派抢修班组到场，更换故障设备，恢复供电并排查线路隐患。",
     "yueqing.rsj": "已对接企业需求，告知办理流程并安排专人指导，问题已解决。",
@@ -102,6 +135,31 @@ def seed_demo_users(session: UnitOfWork) -> list[str]:
     return made
 
 
+def seed_demo_knowledge(session: UnitOfWork):
+    """Load the knowledge base's starter articles and reply templates (idempotent); returns the load report."""
+    from service.pipeline import knowledge
+
+    return knowledge.load(session)
+
+
+def _demo_contact(enterprise: str) -> dict:
+    """The same contact person and phone for every ticket of one demo enterprise (the caller lookup finds them)."""
+    n = zlib.crc32(enterprise.encode()) % 10_000
+    return {"name": ("王经理", "李总", "陈主任", "张会计")[n % 4], "phone": f"1395770{n:04d}"}
+
+
+def seed_demo_roster(session: UnitOfWork) -> dict:
+    """Put the demo roster of 规上 enterprises on record (idempotent), through the roster import; its report."""
+    from stdnum.cn import uscc
+
+    from service.pipeline import roster
+
+    rows = [(i, {"name": name, "uscc": code17 + uscc.calc_check_digit(code17), "town": town, "chain": chain,
+                 "tier": tier, "above_scale": "是"})
+            for i, (name, code17, town, chain, tier) in enumerate(DEMO_ROSTER, start=2)]
+    return roster.import_roster(session, rows).report()
+
+
 def seed_demo_tickets(session: UnitOfWork) -> list[int]:
     """Register the demo tickets once (their external ids make a second run a no-op)."""
     from stdnum.cn import uscc
@@ -111,8 +169,9 @@ def seed_demo_tickets(session: UnitOfWork) -> list[int]:
     for i, (channel, town, rtype, urgency, title, desc, name, code17) in enumerate(DEMO_TICKETS, 1):
         body = TicketCreate(
             channel=channel, external_id=f"demo-{i}", town=town, request_type=rtype, urgency=urgency,
-            title=title, description=desc, contact={"name": "联系人", "phone": "13800000000"},
-            enterprise={"name": name, "uscc": code17 + uscc.calc_check_digit(code17)},
+            title=title, description=desc, contact=_demo_contact(name),
+            enterprise={"name": name} if code17 is None else {"name": name,
+                                                                "uscc": code17 + uscc.calc_check_digit(code17)},
         )
         registered = register(session, body, channel=channel, external_id=body.external_id, user=operator)
         if registered.created:
@@ -122,7 +181,7 @@ def seed_demo_tickets(session: UnitOfWork) -> list[int]:
 
 def progress_demo_tickets(session: UnitOfWork, ticket_ids: list[int]) -> dict[str, int]:
     """Work the demo tickets named in DEMO_PROGRESS as far as it says (only those just created); counts by stage."""
-    from service.pipeline import actions, resolution, route
+    from service.pipeline import actions, knowledge, resolution, route
 
     operator = session.scalar(select(User).where(User.username == "operator"))
     handlers = {u.unit_code: u for u in session.scalars(select(User).where(User.role == Role.HANDLER.value))}
@@ -133,7 +192,10 @@ def progress_demo_tickets(session: UnitOfWork, ticket_ids: list[int]) -> dict[st
         if stage is None or ticket.status != TicketStatus.NEW:
             continue
         if stage == "instant":
-            resolution.instant_resolve(session, ticket, operator, INSTANT_ANSWER)
+            article = session.scalar(select(KnowledgeArticle).where(KnowledgeArticle.key == INSTANT_ARTICLE_KEY))
+            fresh = article is not None and knowledge.stale_reason(article) is None  # a stale one is not cited
+            cited = knowledge.citation(session, article.id, "article_id") if fresh else None
+            resolution.instant_resolve(session, ticket, operator, INSTANT_ANSWER, citation=cited)
             done[stage] = done.get(stage, 0) + 1
             continue
         route.route_ticket(session, ticket_id)

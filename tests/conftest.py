@@ -29,7 +29,8 @@ with db.session_factory()() as _s:
 
 DATA_TABLES = ("ticket_event, ticket, enterprise, app_user, notification, notification_attempt, ticket_clock, "
                "stat_daily, stat_duration, stat_monthly, stat_duration_monthly, stat_ticket, stat_queue, "
-               "routing_suggestion, routing_model, enterprise_name_change")
+               "routing_suggestion, routing_model, enterprise_name_change, enterprise_contact, enterprise_merge, "
+               "knowledge_article, knowledge_article_version, knowledge_posting, knowledge_term")
 
 
 def pytest_sessionfinish(session, exitstatus):

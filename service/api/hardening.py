@@ -6,6 +6,9 @@ looks at every part of a request a route reads (the path, the query string, the 
 form or multipart body) and answers 422 naming the field: `title`, `enterprise.name`, `assisting_units.0`,
 `q`, `username`, `code`. Only bodies within the general limit are read here: the one larger kind, a spreadsheet
 upload, has its cells checked row by row by the import (with `text_problem`).
+
+`known_query_only`, a dependency of every route, answers 422 to a GET of the API with a query parameter the route
+does not take, naming each one and listing those it takes.
 """
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.responses import JSONResponse
@@ -23,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
 from service.domain.bounds import MAX_ID, printable, text_problem
-from service.errors import field_detail
+from service.errors import FieldProblem, field_detail
 
 # What a body must contain to hold such a character once decoded: a raw NUL, a \u escape of NUL or of a
 # surrogate (a valid pair decodes to one character and passes), or a surrogate written as UTF-8 bytes, which
@@ -189,3 +195,44 @@ def _header(scope: Scope, name: bytes) -> str:
         if key.lower() == name:
             return value.decode("latin-1")
     return ""
+
+
+def checks_query(route: BaseRoute) -> bool:
+    """Whether `known_query_only` refuses unknown query parameters on this route: every documented GET of the API."""
+    return (isinstance(route, APIRoute) and route.include_in_schema and "GET" in route.methods
+            and route.path.startswith("/api/"))
+
+
+def query_names(route: APIRoute) -> tuple[str, ...]:
+    """The query parameters a route declares, its dependencies' included, as a client spells them (aliases)."""
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        found, stack = [], [route.dependant]
+        while stack:
+            dependant = stack.pop()
+            found.extend(field.alias for field in dependant.query_params)
+            stack.extend(dependant.dependencies)
+        names = _QUERY_NAMES[id(route)] = tuple(dict.fromkeys(sorted(found)))
+    return names
+
+
+_QUERY_NAMES: dict[int, tuple[str, ...]] = {}
+
+
+def known_query_only(request: Request) -> None:
+    """422 naming each query parameter the route does not take (with the ones it takes): a misspelt or invented
+    filter (`?phone=`, `?number=`) would otherwise be ignored and the whole table answered."""
+    route = request.scope.get("route")
+    if route is None or not checks_query(route):
+        return
+    allowed = query_names(route)
+    unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in allowed]
+    if not unknown:
+        return
+    if allowed:
+        message, zh = f"unknown query parameter; allowed: {', '.join(allowed)}", f"不接受此查询参数；可用：{'、'.join(allowed)}"
+    else:
+        message, zh = "unknown query parameter; this endpoint takes none", "不接受此查询参数：此接口没有查询参数"
+    raise RequestValidationError([
+        {"type": "unknown_parameter", "loc": ("query", printable(name)), "msg": message, "input": None,
+         "ctx": {"error": FieldProblem(message, zh=zh, code="unknown_parameter")}} for name in unknown])

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import needs_token
+from service.api.hardening import checks_query
 from service.db import get_session
 
 DESCRIPTIONS = {
@@ -95,6 +96,8 @@ def inferred(route: APIRoute) -> set[int]:
     if route.body_field is not None:
         codes |= {413, 422}
     if any(_params(dependant, kind) for kind in ("path_params", "query_params", "header_params", "cookie_params")):
+        codes.add(422)
+    if checks_query(route):  # an unknown query parameter (service.api.hardening.known_query_only)
         codes.add(422)
     if _uses(dependant, get_session):
         codes.add(503)

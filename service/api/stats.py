@@ -5,18 +5,21 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from models import RequestType, Role
-from service.api.deps import CurrentUser
+from models import RequestType, Role, User
+from service.api.deps import CurrentUser, require
 from service.api.openapi import errors
 from service.config import get_settings
 from service.db import SessionDep
 from service.errors import Forbidden, field_error, unknown_code
+from service.pipeline.stats import coverage as stats_coverage
 from service.pipeline.stats import query as stats_query
 from service.domain.bounds import check_day
 from service.domain.tickets import open_counts
 from service.domain.reference import blank_label, reference
+from service.schemas.common import Coded
+from service.schemas.enterprise import Coverage, CoverageCounty, CoverageTown
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
 
@@ -79,3 +82,37 @@ def summary(
                                      for k, (n, late) in sorted(opened.items())]
     out["group_by"], out["trend_by"], out["unit"] = group_by, trend, unit or None
     return out
+
+
+def _order(kind: str) -> dict[str, int]:
+    """Codes in the order of their reference list (blank last)."""
+    return {item["code"]: i for i, item in enumerate(reference().files[kind].items)}
+
+
+def _place(kind: str, code: str) -> Coded:
+    return Coded(code=code, label=reference().label(kind, code) if code else blank_label(kind))
+
+
+@router.get("/coverage", response_model=Coverage, responses=errors(403, 422))
+def coverage(
+    session: SessionDep, _: Annotated[User, Depends(require(Role.LEADER, Role.ADMIN))],
+    from_: Annotated[date | None, Query(alias="from", description="first day (default: 1 January this year)")] = None,
+    to: Annotated[date | None, Query(description="last day, inclusive (default: today)")] = None,
+) -> Coverage:
+    """服务覆盖率: of the enterprises on the roster, how many had at least one ticket received in the period (tickets
+    a merge moved count for the record they moved to), in all and by county and town (the roster's place)."""
+    today = datetime.now(ZoneInfo(get_settings().timezone)).date()
+    start, end = check_day("from", from_) or date(today.year, 1, 1), check_day("to", to) or today
+    if end < start:
+        raise field_error("to", "must not be before from", zh="结束日期不能早于开始日期")
+    counts = stats_coverage.coverage(session, start, end)
+    counties, towns = _order("counties"), _order("towns")
+    return Coverage(
+        period={"from": start.isoformat(), "to": end.isoformat()}, roster_total=counts["roster"],
+        served=counts["served"], share=stats_coverage.share(counts["served"], counts["roster"]),
+        by_county=[CoverageCounty(county=_place("counties", c), roster=n, served=s, share=stats_coverage.share(s, n))
+                   for c, (n, s) in sorted(counts["counties"].items(), key=lambda i: counties.get(i[0], 1 << 30))],
+        by_town=[CoverageTown(town=_place("towns", t), county=_place("counties", c), roster=n, served=s,
+                              share=stats_coverage.share(s, n))
+                 for (c, t), (n, s) in sorted(counts["towns"].items(), key=lambda i: (
+                     counties.get(i[0][0], 1 << 30), towns.get(i[0][1], 1 << 30)))])

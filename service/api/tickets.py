@@ -1,9 +1,9 @@
 """The one table over HTTP: register, list, read, merge and dispatch tickets."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from models import Role, TicketClock, User
 from service.api import present, routing
@@ -13,7 +13,7 @@ from service.db import SessionDep, async_unit
 from service.effects import run_all_async
 from service.errors import Forbidden
 from service.api.filters import ticket_filter
-from service.domain import audit, events, tickets
+from service.domain import audit, events, sorting, tickets
 from service.domain.tickets import TicketFilter
 from service.pipeline import dedupe, intake
 from service.schemas.common import Page
@@ -70,13 +70,18 @@ async def create(body: TicketCreate, user: Registrar) -> Response:
 def list_(
     session: SessionDep, user: CurrentUser,
     flt: Annotated[TicketFilter, Depends(ticket_filter)],
+    sort: Annotated[Literal[sorting.SORTS], Query(description=(  # type: ignore[valid-type]
+        "received_at (受理时间), accept_due_at (签收时限) or resolve_due_at (办结时限), earliest first; a leading - "
+        "for latest first. Tickets without that deadline come last. Default -received_at"))] = sorting.DEFAULT_SORT,
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> Page[TicketOut]:
-    """The one table, newest first; repeat a filter to match any of several values; follow next_cursor."""
+    """The one table, newest first unless sorted otherwise; repeat a filter to match any of several values; follow
+    next_cursor (made for its sort). `q` finds words of the title, description, enterprise and contact names and
+    opinions, a ticket number or its beginning, and (for those who see it) any 4 or more digits of the phone."""
     settings = get_settings()
     limit = min(limit or settings.page_size_default, settings.page_size_max)
-    rows, next_cursor = tickets.list_tickets(session, flt, user, cursor=cursor or None, limit=limit)
+    rows, next_cursor = tickets.list_tickets(session, flt, user, cursor=cursor or None, limit=limit, sort=sort)
     return Page[TicketOut](items=[present.ticket_out(t, session, user=user) for t in rows], next_cursor=next_cursor,
                            limit=limit)
 
@@ -87,10 +92,29 @@ def _history(session, ticket_id: int, user: User) -> list:
     return [present.event_out(e, p) for e, p in zip(history, dedupe.shown_payloads(session, user, history))]
 
 
+@router.get("/by-number/{number}", response_model=TicketDetail)
+def by_number(number: Annotated[str, Path(description="e.g. 20261201-0000017 (the dash may be left out)")],
+              session: SessionDep, user: CurrentUser) -> TicketDetail:
+    """The ticket of the number an enterprise quotes, as GET /api/v1/tickets/{id} answers it; 404 naming the number
+    when there is none (or the caller may not see it)."""
+    return _read(session, tickets.get_by_number(session, number, user), user)
+
+
 @router.get("/{ticket_id}", response_model=TicketDetail)
 def detail(ticket_id: int, session: SessionDep, user: CurrentUser) -> TicketDetail:
     """One ticket with its whole history and the tickets merged into it; a full contact phone shown is audited."""
-    ticket = tickets.get_visible(session, ticket_id, user)
+    return _read(session, tickets.get_visible(session, ticket_id, user), user)
+
+
+def _read(session, ticket, user: User) -> TicketDetail:
+    out = detail_out(session, ticket, user)
+    if audit.record_contact_read(session, user, ticket):
+        session.commit()
+    return out
+
+
+def detail_out(session, ticket, user: User) -> TicketDetail:
+    """The ticket as GET /api/v1/tickets/{id} answers it (the full phone's audit row is the caller's to write)."""
     clock = session.get(TicketClock, ticket.id)
     out = present.ticket_out(
         ticket, session, TicketDetail, user=user, full_contact=True,
@@ -100,6 +124,4 @@ def detail(ticket_id: int, session: SessionDep, user: CurrentUser) -> TicketDeta
             "total_seconds", "accept_seconds", "handle_seconds", "paused_seconds", "segments")},
         routing_suggestion=routing.suggestion_for(session, ticket.id, user),
     )
-    if audit.record_contact_read(session, user, ticket):
-        session.commit()
     return out

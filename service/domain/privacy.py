@@ -1,7 +1,8 @@
 """Contact data is personal data (PIPL): who sees a contact phone in full, and how it is masked for the others.
 
 Every path that shows a ticket's phone (the API's ticket answers and the spreadsheet export) goes through
-`shown_phone`, so the rule lives in one place.
+`shown_phone`, and every path that shows an enterprise's contacts through `shown_contact_phone`, so the rule lives
+in one place.
 """
 from __future__ import annotations
 
@@ -60,3 +61,9 @@ def shown_phone(user: User | None, ticket: Any, *, full: bool = True) -> str | N
     if full and sees_full_contact(user, ticket):
         return ticket.contact_phone
     return mask_phone(ticket.contact_phone)
+
+
+def shown_contact_phone(user: User, phone: str) -> str:
+    """A phone an enterprise called from, not tied to one ticket (an enterprise's contacts): in full for the roles
+    that work with enterprises directly, masked for every other."""
+    return phone if user.role in FULL_CONTACT_ROLES else mask_phone(phone)

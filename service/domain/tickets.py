@@ -6,14 +6,14 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select, true
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
-from models import OPEN_STATUSES, Role, Ticket, TicketStatus, User
+from models import OPEN_STATUSES, Enterprise, Role, Ticket, TicketStatus, User
 from service.errors import TicketNotFound, field_error
+from service.domain import lookup, queues, sorting
 from service.domain.bounds import is_id
-from service.domain.textsearch import token_string
 
 
 def overdue(now: datetime | ColumnElement | None = None) -> ColumnElement[bool]:
@@ -84,14 +84,24 @@ class TicketFilter:
     request_type: list[str] = field(default_factory=list)
     urgency: list[str] = field(default_factory=list)
     uscc: str | None = None
+    enterprise: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     q: str | None = None
     overdue: bool | None = None
     supervision: list[str] = field(default_factory=list)
+    # The queues (service.domain.queues): the step a ticket waits for, a unit's part in it (relative to a handler's
+    # own unit, or else to `unit`), its current step falling due within a span ("24h", "3d"), who registered it.
+    awaiting: list[str] = field(default_factory=list)
+    role_of_unit: list[str] = field(default_factory=list)
+    due_within: str | None = None
+    registered_by: int | None = None
 
-    def clauses(self) -> list[ColumnElement[bool]]:
+    def clauses(self, user: User | None = None, *, search: bool = True) -> list[ColumnElement[bool]]:
+        """The conditions of the filter for `user` (whose unit role_of_unit refers to, and who may match a phone
+        with `q`; without one, no phone is matched); `search=False`: all but `q`'s (see `search`)."""
         out: list[ColumnElement[bool]] = []
+        handler = user is not None and user.role == Role.HANDLER.value
         if self.status:  # a code that is no status matches no ticket
             out.append(Ticket.status.in_([s for s in TicketStatus if s in self.status]))
         for values, column in ((self.channel, Ticket.channel_code),
@@ -100,10 +110,14 @@ class TicketFilter:
                                (self.urgency, Ticket.urgency)):
             if values:
                 out.append(column.in_(values))
-        if self.unit:
+        if self.role_of_unit:
+            out.append(queues.role_of_unit(self.role_of_unit, user.unit_code if handler else self.unit))
+        if self.unit and (handler or not self.role_of_unit):  # else `unit` is what role_of_unit refers to
             out.append(or_(Ticket.lead_unit_code == self.unit, Ticket.assisting_units.contains([self.unit])))
-        if self.uscc:
-            out.append(Ticket.uscc == self.uscc)
+        if self.uscc:  # the company's tickets, also those registered under its name before its code was known
+            out.append(Ticket.enterprise_id.in_(select(Enterprise.id).where(Enterprise.uscc == self.uscc)))
+        if self.enterprise is not None:
+            out.append(Ticket.enterprise_id == self.enterprise)
         if self.created_from:
             out.append(Ticket.created_at >= self.created_from)
         if self.created_to:
@@ -112,9 +126,21 @@ class TicketFilter:
             out.append(overdue() if self.overdue else not_(overdue()))
         if self.supervision:
             out.append(Ticket.supervision.in_(self.supervision))
-        if self.q and (terms := token_string(self.q)):
-            out.append(Ticket.search_vector.op("@@")(func.plainto_tsquery("simple", terms)))
+        if self.awaiting:
+            out.append(queues.awaiting(self.awaiting))
+        if self.due_within:
+            if (span := queues.parse_span(self.due_within)) is None:
+                raise field_error("due_within", "a span like 24h or 3d (hours or days, at most 366 days)")
+            out.append(queues.due_within(span))
+        if self.registered_by is not None:
+            out.append(Ticket.created_by_id == self.registered_by)
+        if search and (matched := self.search(user)) is not None:
+            out.append(matched)
         return out
+
+    def search(self, user: User | None = None) -> ColumnElement[bool] | None:
+        """The condition of `q` (service.domain.lookup), or None."""
+        return lookup.matches(self.q, user) if self.q else None
 
 
 def encode_cursor(ticket_id: int) -> str:
@@ -136,12 +162,46 @@ def decode_cursor(cursor: str) -> int:
         raise field_error("cursor", "not a cursor returned by this endpoint") from None
 
 
-def list_tickets(session: Session, flt: TicketFilter, user: User, *, cursor: str | None,
-                 limit: int) -> tuple[list[Ticket], str | None]:
-    """Newest first, keyset-paginated on id so page 10,000 costs what page 1 does."""
-    query = select(Ticket).where(visible_to(user), *flt.clauses())
-    if cursor:
-        query = query.where(Ticket.id < decode_cursor(cursor))
-    rows = list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+def list_tickets(session: Session, flt: TicketFilter, user: User, *, cursor: str | None, limit: int,
+                 sort: str = sorting.DEFAULT_SORT) -> tuple[list[Ticket], str | None]:
+    """What the user may see under the filter, in the order `sort` (newest received first by default), keyset-
+    paginated (service.domain.sorting) so page 10,000 costs what page 1 does."""
+    found = flt.search(user)
+    query = select(Ticket).where(visible_to(user), *flt.clauses(user, search=False))
+    if found is None:
+        return sorting.page(session, query, sort, cursor, limit)
+    query = query.where(found)
+    return sorting.page(session, query, sort, cursor, limit, materialize=_few(session, query))
+
+
+# A search listing at most this many tickets is listed from its matches (read through the text index and sorted);
+# one listing more, along the order of the list, which meets enough of them soon.
+FEW_MATCHES = 5000
+
+
+def _few(session: Session, query: Select) -> bool:
+    """Whether a search lists at most FEW_MATCHES tickets, counting no further. The matches are read lazily from a
+    materialized CTE, which the planner reads through the text index unless it expects a large share of the table
+    (then a scan stops as soon as it has counted enough): whatever it guesses, a rare word costs its few matches."""
+    matches = query.with_only_columns(literal(1)).cte("matches").prefix_with("MATERIALIZED")
+    counted = select(literal(1)).select_from(matches).limit(FEW_MATCHES + 1).subquery()
+    return session.scalar(select(func.count()).select_from(counted)) <= FEW_MATCHES
+
+
+def count_tickets(session: Session, flt: TicketFilter, user: User) -> int:
+    """How many tickets list_tickets lists, over all its pages."""
+    return session.scalar(select(func.count()).select_from(Ticket).where(visible_to(user), *flt.clauses(user)))
+
+
+def get_by_number(session: Session, number: str, user: User) -> Ticket:
+    """The ticket of a number as people quote it (20261201-0000017, or without the dash), if the user may see it;
+    otherwise, and for anything that is no ticket number, 404 naming the number."""
+    text = number.strip()
+    if len(text) == 15 and text.isascii() and text.isdigit():
+        text = f"{text[:8]}-{text[8:]}"
+    ticket = None
+    if len(text) <= 32 and text.isascii():
+        ticket = session.scalar(select(Ticket).where(Ticket.number == text, visible_to(user)))
+    if ticket is None:
+        raise TicketNotFound(f"no ticket numbered {number!r}")
+    return ticket

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from models import HELD_STATUSES, EventKind, Ticket, TicketStatus, User
 from service.errors import Conflict, TicketNotFound, field_error, unknown_code
 from service.pipeline import clocks, notify, sla
-from service.domain import events
+from service.domain import events, lookup
 from service.domain.reference import known_unit_codes
 from service.pipeline.workflow import REFUSAL_REASONS, Action, check
 from service.unit_of_work import UnitOfWork
@@ -156,6 +156,7 @@ def dispatch(session: UnitOfWork, ticket: Ticket, user: User, *, lead: str, assi
 def assist(session: UnitOfWork, ticket: Ticket, user: User, opinion: str) -> Ticket:
     check(Action.ASSIST, ticket, user)
     events.record(session, ticket, EventKind.ASSIST_OPINION, user=user, payload={"opinion": opinion})
+    lookup.index_opinion(session, ticket.id, opinion)
     return finish(session, ticket)
 
 

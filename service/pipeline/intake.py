@@ -17,7 +17,7 @@ from routing_rules.vocab import TOWN_CENTRE_PREFIX
 from service.config import get_settings
 from service.effects import RefreshStats, RouteNewTickets, TicketReceived
 from service.errors import field_error
-from service.pipeline import clocks, dedupe, resolution
+from service.pipeline import clocks, dedupe, enterprises, knowledge, resolution
 from service.domain import events
 from service.domain.reference import reference
 from service.domain.tickets import handler_sees
@@ -48,33 +48,27 @@ def _returned_columns() -> list[str]:
 def _statement():
     """The whole intake as one statement, written out once (building it per request cost more than running it).
 
-    It creates or refreshes the enterprise (a known USCC under another name takes the new name; a trigger keeps
-    the change in enterprise_name_change for an admin, migration 0017); reads the enterprise's most recent tickets (at most `candidates`, in
-    the last `days`, through the (enterprise_id, created_at) index) and scores each by the Jaccard similarity of
-    its stored tokens with the new ticket's (|a ∩ b| / (|a| + |b| - |a ∩ b|), the intersection counted by one
-    hash join over all the candidates' tokens, so the cost is linear in their number; no text is tokenized in
-    the database); inserts the ticket with its tokens, its `created` event (with the repeat flag) and its clocks, or
-    nothing when (channel, external_id) is already taken (concurrent replays wait on the unique index, then find
-    the winner's row; a replay draws no ticket number: its row is filtered out before the number is computed);
-    and returns the database's own values of the new ticket with its possible duplicates: the
-    similar tickets the caller may see that are still open and of the same category (any, when the new ticket
-    has none), most similar first (the newest first among equals), at most `shown`.
+    It finds, creates or refreshes the enterprise (hotline_intake_enterprise, migration 0018: by the id picked from a
+    lookup, the USCC, else the folded name; a known USCC under another name takes the new name, a trigger keeps the
+    change in enterprise_name_change for an admin, migration 0017); reads the enterprise's most recent tickets (at
+    most `candidates`, in the last `days`, through the (enterprise_id, created_at) index) and scores each by the
+    Jaccard similarity of its stored tokens with the new ticket's (|a ∩ b| / (|a| + |b| - |a ∩ b|), the
+    intersection counted by one hash join over all the candidates' tokens, so the cost is linear in their number; no
+    text is tokenized in the database); inserts the ticket with its tokens, its `created` event (with the repeat
+    flag) and its clocks, or nothing when (channel, external_id) is already taken (concurrent replays wait on the
+    unique index, then find the winner's row; a replay draws no ticket number: its row is filtered out before the
+    number is computed); counts its contact (person and phone) for the caller lookup; and returns the database's
+    own values of the new ticket with its possible duplicates: the similar tickets the caller may see that are
+    still open and of the same category (any, when the new ticket has none), most similar first (the newest first
+    among equals), at most `shown`.
     """
     # text(): data-modifying CTEs chained on each other's RETURNING, ON CONFLICT on a partial index and a LATERAL
     # scoring subquery in one round trip, which Core would build per call at a cost above running it.
     returned = ", ".join([*_returned_columns(), "county_code", "town_code", "enterprise_id"])
     return text(_compact(f"""
         WITH ent AS (
-            INSERT INTO enterprise AS e (uscc, name, county_code, town_code, chain_code, tier_code, above_scale)
-            VALUES (:uscc, :name, :county, :town, :chain, :tier, :above_scale)
-            ON CONFLICT (uscc) DO UPDATE SET name = excluded.name,
-                county_code = coalesce(excluded.county_code, e.county_code),
-                town_code = coalesce(excluded.town_code, e.town_code),
-                chain_code = coalesce(excluded.chain_code, e.chain_code),
-                tier_code = coalesce(excluded.tier_code, e.tier_code),
-                above_scale = coalesce(excluded.above_scale, e.above_scale),
-                updated_at = now()
-            RETURNING id, county_code, town_code),
+            SELECT * FROM hotline_intake_enterprise(:enterprise_id, :uscc, :name, :county, :town, :chain, :tier,
+                                                    :above_scale, :received_at, :channel, :external_id)),
         v AS (SELECT CAST(:viewer_unit AS varchar) AS unit, CAST(:sees_all AS boolean) AS sees_all),
         req AS (SELECT CAST(:channel AS varchar) AS channel, CAST(:external_id AS varchar) AS external_id),
         recent AS (
@@ -110,6 +104,11 @@ def _statement():
                                                        AND old.external_id = req.external_id)
             ON CONFLICT (channel_code, external_id) WHERE external_id IS NOT NULL DO NOTHING
             RETURNING {returned}),
+        contact AS (
+            INSERT INTO enterprise_contact AS c (enterprise_id, name, phone, last_seen_at, ticket_count)
+            SELECT enterprise_id, :contact_name, :contact_phone, received_at, 1
+            FROM t ON CONFLICT (enterprise_id, phone_digits, name) DO UPDATE SET ticket_count = c.ticket_count + 1,
+                phone = excluded.phone, last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at)),
         ev AS (
             INSERT INTO ticket_event (ticket_id, kind, to_status, actor_id, actor, unit_code, payload)
             SELECT id, :created_kind, :status, :created_by, :actor, :event_unit,
@@ -171,8 +170,9 @@ def register(uow: UnitOfWork, data: TicketFields, *, channel: str, external_id: 
              registered_by_unit: str | None = None, system: str = "intake") -> Registered:
     """Register one problem from any channel (the API, 帮企云, an imported sheet, the demo data): the one intake.
 
-    One statement, in the unit's transaction, creates or refreshes the enterprise (a blank never erases a known
-    value; a ticket that names neither county nor town takes the enterprise's), inserts the ticket with its
+    One statement, in the unit's transaction, finds (by the id picked, the USCC, else the folded name), creates or
+    refreshes the enterprise (a blank never erases a known value; a ticket that names neither county nor town takes
+    the enterprise's), inserts the ticket with its
     stored tokens, its `created` event and its clocks, or nothing when (channel, external_id) is already taken
     (a replay: the first ticket is answered). 重复诉求 (the `repeat` of the created event) is a similar problem
     of the same enterprise, in any status, in the last dedupe_days days; the open ones of the same category that
@@ -183,8 +183,10 @@ def register(uow: UnitOfWork, data: TicketFields, *, channel: str, external_id: 
     """
     if getattr(data, "answered_locally", False) and not (registered_by_unit or "").startswith(TOWN_CENTRE_PREFIX):
         raise field_error("answered_locally", "only a town centre's staff may mark a ticket answered locally")
+    article_id = _cited_article(data)
+    enterprise_id = enterprises.picked(uow, data.enterprise)
     params, given = _intake_params(data, channel=channel, external_id=external_id, user=user,
-                                   registered_by_unit=registered_by_unit, system=system)
+                                   registered_by_unit=registered_by_unit, system=system, enterprise_id=enterprise_id)
     row = uow.connection().execute(_statement(), params).first()
     if row is None:
         existing = uow.scalar(select(Ticket).where(Ticket.channel_code == channel, Ticket.external_id == external_id))
@@ -193,14 +195,28 @@ def register(uow: UnitOfWork, data: TicketFields, *, channel: str, external_id: 
     uow.add_effect(TicketReceived(ticket.id, channel, data.category or ""), RefreshStats())
     answer = getattr(data, "instant_answer", None)
     if answer:
-        ticket = resolution.instant_resolve(uow, uow.get(Ticket, ticket.id), user, answer)
+        # Read only when named; after the insert, so that a replay answers the first ticket whatever the article.
+        citation = knowledge.citation(uow, article_id, "instant_answer_article_id")
+        ticket = resolution.instant_resolve(uow, uow.get(Ticket, ticket.id), user, answer, citation=citation)
     else:
         uow.add_effect(RouteNewTickets())
     return Registered(ticket, created=True, duplicates=duplicates)
 
 
+def _cited_article(data: TicketFields) -> int | None:
+    """The id of the knowledge article an instant answer cites; 422 when one is named without an answer (checked
+    before the statement: a ticket without an answer is written in autocommit)."""
+    article_id = getattr(data, "instant_answer_article_id", None)
+    if article_id is not None and not getattr(data, "instant_answer", None):
+        raise field_error("instant_answer_article_id", "cites the article an instant answer was given from: give "
+                          "instant_answer too", zh="引用知识条目须同时填写即时办结答复 instant_answer",
+                          code="needs_instant_answer")
+    return article_id
+
+
 def _intake_params(data: TicketFields, *, channel: str, external_id: str | None, user: User | None,
-                   registered_by_unit: str | None, system: str) -> tuple[dict, dict]:
+                   registered_by_unit: str | None, system: str,
+                   enterprise_id: int | None = None) -> tuple[dict, dict]:
     """The statement's parameters, and what the request alone decides of the new ticket."""
     settings = get_settings()
     county, town = place(data)
@@ -209,10 +225,12 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
     text_ = f"{data.title} {data.description}"
     # Tokenized once. Stored for the duplicate check (which never tokenizes an earlier ticket): at most
     # dedupe_max_tokens, title first, which bounds what one check compares however long the texts are. Indexed for
-    # search with the enterprise's name: at most search_max_tokens, which bounds what one intake adds to the index.
+    # search with the enterprise's and the contact's names: at most search_max_tokens, which bounds what one intake
+    # adds to the index (the number and the phone are added by a trigger, service.domain.lookup).
     distinct = list(dict.fromkeys(tokens(text_)))
     text_tokens = distinct[:settings.dedupe_max_tokens]
-    search_tokens = " ".join(dict.fromkeys([*distinct[:settings.search_max_tokens], *tokens(ent.name)]))
+    search_tokens = " ".join(dict.fromkeys([*distinct[:settings.search_max_tokens], *tokens(ent.name),
+                                            *tokens(data.contact.name)]))
     clock = clocks.Clocks().as_row()
     given = {"channel_code": channel, "external_id": external_id, "enterprise_name": ent.name, "uscc": ent.uscc,
              "contact_name": data.contact.name, "contact_phone": data.contact.phone,
@@ -220,7 +238,8 @@ def _intake_params(data: TicketFields, *, channel: str, external_id: str | None,
              "title": data.title, "description": data.description, "registered_by_unit_code": registered_by_unit,
              "created_by_id": user.id if user else None, "status": TicketStatus.NEW.value}
     params = {
-        "uscc": ent.uscc, "name": ent.name, "county": county, "town": town, "placed": bool(county or town),
+        "enterprise_id": enterprise_id, "uscc": ent.uscc, "name": ent.name, "county": county, "town": town,
+        "placed": bool(county or town),
         "chain": ent.chain, "tier": ent.tier, "above_scale": ent.above_scale,
         "tokens": text_tokens, "token_count": len(text_tokens), "created_kind": EventKind.CREATED.value,
         "days": settings.dedupe_days,

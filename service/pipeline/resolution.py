@@ -10,7 +10,7 @@ from service.config import get_settings
 from service.errors import field_error
 from service.effects import TicketResolved
 from service.pipeline import clocks, sla
-from service.domain import events
+from service.domain import events, lookup
 from service.pipeline.actions import finish, set_deadlines
 from service.pipeline.workflow import CLOSE_BASIS, SATISFACTION, Action, check, rated_badly
 from service.unit_of_work import UnitOfWork
@@ -66,24 +66,27 @@ def _resolution_facts(session: UnitOfWork, ticket: Ticket) -> dict:
     return facts
 
 
-def resolve(session: UnitOfWork, ticket: Ticket, user: User, opinion: str) -> Ticket:
-    """办结 with the unit's 办理意见."""
+def resolve(session: UnitOfWork, ticket: Ticket, user: User, opinion: str, *, citation: dict | None = None) -> Ticket:
+    """办结 with the unit's 办理意见; `citation`: the knowledge article it cites (service.pipeline.knowledge)."""
     check(Action.RESOLVE, ticket, user)
     facts = _resolution_facts(session, ticket)
     ticket.opinion, ticket.resolved_at = opinion, func.now()
     ticket.pending_extension = None
+    lookup.index_opinion(session, ticket.id, opinion)
     events.transition(session, ticket, EventKind.RESOLVED, S.RESOLVED, user=user, unit_code=ticket.lead_unit_code,
-                      payload={"opinion": opinion, **facts})
+                      payload={"opinion": opinion, **(citation or {}), **facts})
     return finish(session, ticket, "resolved")
 
 
-def instant_resolve(session: UnitOfWork, ticket: Ticket, user: User, answer: str) -> Ticket:
-    """即时办结: answered during the call; no unit is involved."""
+def instant_resolve(session: UnitOfWork, ticket: Ticket, user: User, answer: str, *,
+                    citation: dict | None = None) -> Ticket:
+    """即时办结: answered during the call; no unit is involved. `citation`: the knowledge article it cites."""
     check(Action.INSTANT_RESOLVE, ticket, user)
     facts = _resolution_facts(session, ticket)
     ticket.opinion, ticket.resolved_at = answer, func.now()
+    lookup.index_opinion(session, ticket.id, answer)
     events.transition(session, ticket, EventKind.INSTANT_RESOLVED, S.RESOLVED, user=user,
-                      unit_code=ticket.registered_by_unit_code, payload={"answer": answer, **facts})
+                      unit_code=ticket.registered_by_unit_code, payload={"answer": answer, **(citation or {}), **facts})
     return finish(session, ticket)
 
 

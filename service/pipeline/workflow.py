@@ -45,6 +45,7 @@ class Action(StrEnum):
     UNMERGE = "unmerge"
     REMIND = "remind"
     SUPERVISE = "supervise"
+    RECLASSIFY = "reclassify"
 
 
 ACTION_LABELS = {
@@ -53,7 +54,7 @@ ACTION_LABELS = {
     "approve_extension": "同意延期", "deny_extension": "不同意延期", "resolve": "办结", "instant_resolve": "即时办结",
     "feedback": "回访", "amend_feedback": "更正回访", "feedback_attempt": "回访未接通", "reopen": "重办",
     "close": "归档", "close_declined": "归档(企业拒绝回访)", "close_by_decision": "归档(不满意，派单员决定)", "merge": "并单", "unmerge": "撤销并单",
-    "remind": "催办", "supervise": "督办",
+    "remind": "催办", "supervise": "督办", "reclassify": "改类",
 }
 
 # 退单 reasons (DOMAIN.md).
@@ -179,6 +180,8 @@ MACHINE: dict[Action, Rule] = {
     Action.UNMERGE: Rule((S.MERGED,), DISPATCHER, "a dispatcher"),
     Action.REMIND: Rule(WORKING_STATUSES, SUPERVISOR, "a dispatcher or leader"),
     Action.SUPERVISE: Rule(WORKING_STATUSES, SUPERVISOR, "a dispatcher or leader"),
+    # 改类 corrects how a ticket was registered, in any state: the statistics count it under the values it has now.
+    Action.RECLASSIFY: Rule(tuple(S), DISPATCHER, "a dispatcher"),
 }
 
 

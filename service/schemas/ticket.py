@@ -5,13 +5,13 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
-                      field_validator)
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt,
+                      StringConstraints, field_validator)
 from stdnum.cn import uscc as uscc_std
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from models import RequestType, Urgency
-from service.domain.bounds import received_at_problem
+from service.domain.bounds import MAX_ID, received_at_problem
 from service.domain.reference import lookup_code, lookup_enum, reference
 from service.errors import KIND_ZH, FieldProblem
 from service.schemas.common import Coded, Instant, JsonDict
@@ -67,16 +67,24 @@ def validate_uscc(value: str) -> str:
 
 
 class EnterpriseIn(BaseModel):
+    """The enterprise of a problem: its USCC when the caller knows it, else its name alone (matched on the name
+    folded: full/half width, spaces, punctuation, 有限公司 and similar endings); or the id of a record picked from
+    GET /api/v1/enterprises, which name and USCC must not contradict."""
+
     model_config = ConfigDict(extra="forbid")
+    id: Annotated[StrictInt, Field(gt=0, le=MAX_ID)] | None = Field(
+        None, description="an enterprise picked from GET /api/v1/enterprises or /api/v1/callers")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-    uscc: str = Field(description="统一社会信用代码, 18 characters with a check character")
+    uscc: str | None = Field(None, description="统一社会信用代码, 18 characters with a check character; optional")
     chain: ChainCode | None = None
     tier: TierCode | None = None
     above_scale: bool | None = None
 
     @field_validator("uscc")
     @classmethod
-    def _uscc(cls, v: str) -> str:
+    def _uscc(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None  # a blank is a code not given
         return validate_uscc(v)
 
 
@@ -118,10 +126,24 @@ class TicketFields(BaseModel):
 
 
 class TicketCreate(TicketFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"channel": "hotline_96666", "enterprise": {"name": "乐清市柳市华电电气有限公司"},
+         "contact": {"name": "王经理", "phone": "13805770001"}, "town": "yueqing_liushi", "request_type": "help",
+         "urgency": "urgent", "title": "厂区突然停电影响生产",
+         "description": "我司位于柳市镇工业区，今天上午厂区变压器跳闸停电，生产线全部停工，请供电部门尽快处理。"},
+        {"channel": "hotline_96666", "enterprise": {"name": "乐清市正泰精工电器有限公司", "uscc": "91330382MA2AB1C3EL"},
+         "contact": {"name": "陈会计", "phone": "0577-61234567"}, "category": "policy", "request_type": "consult",
+         "title": "研发费用加计扣除比例咨询", "description": "企业想了解今年研发费用加计扣除的比例和享受方式。",
+         "instant_answer": "已告知企业：研发费用按实际发生额的100%在税前加计扣除，可在预缴申报时享受。"},
+    ]})
+
     channel: ChannelCode
     external_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = None
     instant_answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=5000)] | None = \
         Field(None, description="即时办结: the answer given during the call; the ticket is resolved at once")
+    instant_answer_article_id: int | None = Field(None, gt=0, le=MAX_ID, description=(
+        "the knowledge article the instant answer was given from (GET /api/v1/knowledge/suggest): recorded on the "
+        "即时办结 event with its version and title; an unknown or stale one is 422"))
     answered_locally: bool = Field(False, description="就地答复: a town centre's staff answered it on the spot; the "
                                                       "ticket stays with that centre (town-centre staff only)")
 

@@ -63,7 +63,7 @@ _SELECTED = [getattr(Ticket, name) for name in (
 
 def count_at_most(session: UnitOfWork, flt: TicketFilter, user: User, limit: int) -> int:
     """How many tickets the export would hold, counting no further than limit."""
-    matched = select(Ticket.id).where(visible_to(user), *flt.clauses()).limit(limit).subquery()
+    matched = select(Ticket.id).where(visible_to(user), *flt.clauses(user)).limit(limit).subquery()
     return session.scalar(select(func.count()).select_from(matched))
 
 
@@ -71,7 +71,7 @@ def iter_tickets(session: UnitOfWork, flt: TicketFilter, user: User, *, batch: i
     """The tickets the user may see under the filter, newest first, fetched in keyset batches on id."""
     after: int | None = None
     while True:
-        query = select(*_SELECTED).where(visible_to(user), *flt.clauses())
+        query = select(*_SELECTED).where(visible_to(user), *flt.clauses(user))
         if after is not None:
             query = query.where(Ticket.id < after)
         rows = session.execute(query.order_by(Ticket.id.desc()).limit(batch)).all()

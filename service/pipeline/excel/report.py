@@ -163,9 +163,10 @@ def _hotspots(session: UnitOfWork, wb: Workbook, start: datetime, end: datetime,
     ws.row_breaks.append(Break(id=rows + 2 + len(towns[:20])))
     append(ws, _HOTSPOT_HEADERS[2], bold=True)
     repeats = session.execute(_created_in_month(select(
-        func.max(Ticket.enterprise_name), Ticket.uscc, func.count(),
+        func.max(Ticket.enterprise_name), func.max(Ticket.uscc), func.count(),
         func.array_agg(distinct(func.coalesce(Ticket.category_code, "")))), start, end)
-        .group_by(Ticket.uscc).having(func.count() >= 2).order_by(func.count().desc(), Ticket.uscc).limit(20))
+        .group_by(Ticket.enterprise_id).having(func.count() >= 2)
+        .order_by(func.count().desc(), Ticket.enterprise_id).limit(20))
     for rank, (name, uscc, n, cats) in enumerate(repeats, start=1):
         append(ws, [rank, name, uscc, n, "、".join(reference().label("categories", c) or NO_CATEGORY for c in cats)])
 

@@ -1,10 +1,10 @@
 """Spreadsheets into the one table: offices' problem lists become tickets, each row validated like the API.
 
-What identifies a row: its channel and its content, the enterprise (USCC), the title, the description and the
-received date. An office numbers its rows 1, 2, 3... every month, so a sheet's own 编号/序号 is kept only as a
-reference (`ref` in the answer), never as an identity. A row without a date gets a key without one (never "now"),
-and is the same problem as a ticket of its channel with the same enterprise, title and description. An id of
-another system (外部编号, 来源编号) is the identity when given; one that names a ticket with other content is a
+What identifies a row: its channel and its content, the enterprise (its USCC, or its name in a row without one), the
+title, the description and the received date. An office numbers its rows 1, 2, 3... every month, so a sheet's own
+编号/序号 is kept only as a reference (`ref` in the answer), never as an identity. A row without a date gets a key
+without one (never "now"), and is the same problem as a ticket of its channel with the same enterprise, title and
+description. An id of another system (外部编号, 来源编号) is the identity when given; one that names a ticket with other content is a
 rejected row, never a duplicate. Columns the import does not know are named in the answer, never dropped silently.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from models import RequestType, Role, Ticket, Urgency, User
 from service.config import get_settings
@@ -35,7 +35,7 @@ from service.unit_of_work import UnitOfWork
 FIELDS = ("external_id", "ref", "channel", "enterprise.name", "enterprise.uscc", "enterprise.chain", "enterprise.tier",
           "contact.name", "contact.phone", "county", "town", "request_type", "category", "urgency", "title",
           "description", "received_at")
-REQUIRED = {"enterprise.name": "企业名称", "enterprise.uscc": "统一社会信用代码", "contact.name": "联系人",
+REQUIRED = {"enterprise.name": "企业名称", "contact.name": "联系人",
             "contact.phone": "联系电话", "request_type": "诉求类型", "description": "诉求内容"}
 _HEADERS = {
     "external_id": "外部编号 来源编号 原编号 诉求编号 系统编号 平台编号",
@@ -214,7 +214,8 @@ def row_key(data: TicketCreate) -> str:
     date has a key without one: the key never depends on when the file is imported."""
     received = data.received_at.astimezone(ZoneInfo(get_settings().timezone)).date().isoformat() \
         if data.received_at else ""
-    parts = [data.enterprise.uscc, " ".join(data.title.split()), " ".join(data.description.split()), received]
+    company = data.enterprise.uscc or "name:" + " ".join(data.enterprise.name.split())
+    parts = [company, " ".join(data.title.split()), " ".join(data.description.split()), received]
     text = "\x1f".join(parts)
     return "xlsx-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
@@ -351,8 +352,10 @@ def _existing(session: UnitOfWork, data: TicketCreate, key: str) -> tuple | None
     columns = (Ticket.id, Ticket.number, Ticket.uscc, Ticket.title, Ticket.description, Ticket.received_at)
     found = session.execute(select(*columns).where(Ticket.channel_code == data.channel, Ticket.external_id == key)).first()
     if found is None and data.received_at is None and not data.external_id:
+        company = Ticket.uscc == data.enterprise.uscc if data.enterprise.uscc else \
+            and_(Ticket.uscc.is_(None), Ticket.enterprise_name == data.enterprise.name)
         found = session.execute(select(*columns).where(
-            Ticket.channel_code == data.channel, Ticket.uscc == data.enterprise.uscc, Ticket.title == data.title,
+            Ticket.channel_code == data.channel, company, Ticket.title == data.title,
             Ticket.description == data.description).order_by(Ticket.id).limit(1)).first()
     return None if found is None else (found[0], found[1], _content(*found[2:]))
 
