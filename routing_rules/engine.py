@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import ahocorasick
 
-from .evaluate import decide, first_failure, holds, no_match, resolve
+from .evaluate import first_failure, holds, no_match, resolve
 from .guards import AGAINST_TOWN, Guards, load_guards
 from .loader import DEFAULT_RULES_DIR, load_directory
 from .model import (
@@ -24,8 +26,9 @@ from .model import (
     RuleTrace,
     Target,
     TicketFacts,
+    read_only,
 )
-from .scoring import breakdown, rule_weights, score
+from .scoring import DIGITS, RuleWeights, found_at, rule_weights, score, scored
 from .vocab import TOWN_CENTRE_PREFIX
 
 
@@ -47,7 +50,7 @@ class Ranked:
     lead: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Guarding:
     """What the guards say about one ticket."""
 
@@ -86,8 +89,10 @@ class RuleSet:
         self.directory = directory
         self.guards = guards if guards is not None else Guards((), "")
         self.weights = rule_weights(rules)
-        # The lead of a rule that names a fixed unit, which needs no resolving per ticket.
+        # The lead of a rule that names a fixed unit, which needs no resolving per ticket, and the kind of a
+        # county_bureau lead.
         self._fixed_leads = tuple(r.lead.value if r.lead.kind == "unit" else None for r in rules)
+        self._bureau_kinds = tuple(r.lead.value if r.lead.kind == "county_bureau" else None for r in rules)
         # The unit a county_bureau lead resolves to, per (ticket county, bureau kind), for every county of the
         # unit list and for no county; resolve() decides the rest.
         counties = {None, *(code.split(".", 1)[0] for code in known_units if "." in code)}
@@ -98,10 +103,22 @@ class RuleSet:
                 unit, _ = resolve(Target("county_bureau", kind), TicketFacts(county=county), known_units)
                 if unit is not None:
                     self._bureau_leads[county, kind] = unit
-        self._plans = tuple(
-            (r.field_sets, r.signal_set, r.all_lower, r.any_lower, r.none_lower, w) for r, w in zip(rules, self.weights)
-        )
+        self._plans = tuple((r.field_sets, r.signal_set, r.all_lower, r.any_lower, r.none_lower) for r in rules)
         self._party_words = self.guards.party_words if self.guards.signals else frozenset()
+        # What a decision of each rule shows that does not depend on the ticket: its fixed fields (with the rule
+        # when it has assisting units or time limits to add), and for its reasons the parts listed by _shown().
+        self._decided = tuple(
+            ({"matched": True, "rule_id": r.id, "rule_file": r.file, "priority": r.priority, "lead_unit": None,
+              "assisting_units": (), "set_category": r.set_category, "sla": None, "ruleset_version": version},
+             r if r.assist or r.sla else None)
+            for r in rules
+        )
+        self._shown = tuple(_shown(r, w) for r, w in zip(rules, self.weights))
+        self._named = tuple((r.id, r.file, r.priority) for r in rules)
+        # Parts of reasons already built, by evidence (see _reasons).
+        self._matched_parts: dict[Any, tuple[dict[str, Any], list[str], dict[str, Any]]] = {}
+        self._runner_parts: dict[Any, dict[str, Any]] = {}
+        self._assist_cache: dict[tuple[str, str | None, str | None, str, str | None], tuple[str, ...]] = {}
         self._build_index()
 
     @classmethod
@@ -124,9 +141,10 @@ class RuleSet:
 
     def route(self, facts: TicketFacts) -> Decision:
         """The best-scoring rule's decision, scoring only the rules the index nominates."""
-        text = facts.text()
+        # facts.text(), with the lower-cased title kept: lower-casing the two apart gives the same text.
+        title = facts.title.lower() if facts.title else ""
+        text = f"{title}\n{(facts.description or '').lower()}"
         hits = self._hits(text)
-        title = text[: len(facts.title.lower())] if facts.title else ""
         # Most tickets name no guard party and were not answered locally: no guard applies.
         if hits.isdisjoint(self._party_words) and not (facts.answered_locally and facts.registered_by_town_centre):
             guarding = None
@@ -134,11 +152,25 @@ class RuleSet:
         else:
             guarding = self._guarding(facts, text, hits)
             signals = guarding.signals if guarding else _NO_SIGNALS
-        # holds() and score(), inlined over per-rule tuples: this loop is most of a decision's cost.
-        plans = self._plans
+        # holds() and score(), inlined: this is most of a decision's cost. A rule with keywords_any only holds
+        # once one of them is found; its posting under each word carries, for that word in the title and in the
+        # description, the rule's score (negated, as ranked) and evidence when that word is the only one found,
+        # the usual case; others are scored in full.
+        postings = self._postings
+        found: dict[int, tuple[float, frozenset[str], bool] | None] = {}
+        for word in hits:
+            posting = postings.get(word)
+            if posting is not None:
+                place = word in title
+                for ordinal, in_title, in_description in posting:
+                    found[ordinal] = None if ordinal in found else (in_title if place else in_description)
+        weights = self.weights
         ranked = []
+        for ordinal, single in found.items():
+            ranked.append((-score(weights[ordinal], hits, title) if single is None else single[0], ordinal))
+        plans = self._plans
         for ordinal in self._candidates(facts, hits, signals):
-            fields, wanted, all_words, any_words, none_words, weights = plans[ordinal]
+            fields, wanted, all_words, any_words, none_words = plans[ordinal]
             for key, allowed in fields:
                 value = getattr(facts, key)
                 if value is None or value not in allowed:
@@ -147,9 +179,10 @@ class RuleSet:
                 if (wanted and not wanted <= signals) or (all_words and not all_words <= hits) \
                         or (any_words and any_words.isdisjoint(hits)) or (none_words and not none_words.isdisjoint(hits)):
                     continue
-                plain = weights.plain
-                ranked.append((-(plain if plain is not None else score(weights, hits, title)), ordinal))
-        return self._decide(ranked, facts, hits, title, guarding)
+                rule_weights = weights[ordinal]
+                plain = rule_weights.plain
+                ranked.append((-(plain if plain is not None else score(rule_weights, hits, title)), ordinal))
+        return self._decide(ranked, facts, hits, title, guarding, found)
 
     def rank(self, facts: TicketFacts) -> list[Ranked]:
         """Every rule that holds and may lead the ticket, best first (the first one is route()'s decision)."""
@@ -157,11 +190,11 @@ class RuleSet:
         hits = self._hits(text)
         title = text[: len(facts.title.lower())] if facts.title else ""
         guarding = self._guarding(facts, text, hits)
+        signals = guarding.signals if guarding else _NO_SIGNALS
         out = []
         for neg, ordinal in sorted(
             (-score(self.weights[o], hits, title), o)
-            for o in self._candidates(facts, hits, guarding.signals if guarding else _NO_SIGNALS)
-            if holds(self.rules[o], facts, hits, guarding.signals if guarding else _NO_SIGNALS)
+            for o, rule in enumerate(self.rules) if holds(rule, facts, hits, signals)
         ):
             lead, _ = resolve(self.rules[ordinal].lead, facts, self.known_units)
             if lead is not None and (guarding is None or guarding.refuses(lead) is None):
@@ -192,50 +225,143 @@ class RuleSet:
 
     def _decide(
         self, ranked: list[tuple[float, int]], facts: TicketFacts, hits: set[str], title: str,
-        guarding: _Guarding | None,
+        guarding: _Guarding | None, singles: dict[int, tuple[float, frozenset[str], bool] | None] | None = None,
     ) -> Decision:
-        """The decision of the best rule that may lead, with its score and the runner-up's."""
+        """The decision of the best rule that may lead; its reasons (with the winner's score breakdown and the
+        runner-up's) are built on first read, from what this call found."""
         if len(ranked) > 1:
             ranked.sort()
-        found: list[tuple[float, int, str]] = []
-        rules, known, fixed_leads, bureau_leads = self.rules, self.known_units, self._fixed_leads, self._bureau_leads
+        first = runner = None
+        fixed_leads, bureau_kinds, bureau_leads = self._fixed_leads, self._bureau_kinds, self._bureau_leads
         for neg, ordinal in ranked:
             lead = fixed_leads[ordinal]
             if lead is None:
-                target = rules[ordinal].lead
-                lead = bureau_leads.get((facts.county, target.value)) if target.kind == "county_bureau" else None
+                kind = bureau_kinds[ordinal]
+                lead = bureau_leads.get((facts.county, kind)) if kind is not None else None
                 if lead is None:
-                    lead, _ = resolve(target, facts, known)
+                    lead, _ = resolve(self.rules[ordinal].lead, facts, self.known_units)
                     if lead is None:
                         continue
-            if guarding is None or guarding.refuses(lead) is None:
-                found.append((-neg, ordinal, lead))
-                if len(found) == 2:
-                    break
-        if not found:
+            if guarding is not None and guarding.refuses(lead) is not None:
+                continue
+            if first is None:
+                first = (-neg, ordinal, lead)
+            else:
+                runner = (-neg, ordinal, lead)
+                break
+        if first is None:
             notes = guarding.notes() if guarding else []
             return no_match(self.version, {h for h in hits if h in self._rule_words}, {"guards": notes})
-        total, ordinal, lead = found[0]
-        weights = self.weights
+        total, ordinal, lead = first
+        decided, rule = self._decided[ordinal]
+        fields = decided.copy()
+        fields["lead_unit"] = lead
+        if rule is not None:  # a rule with assisting units or its own time limits
+            if rule.assist:
+                exclude = guarding.own_centre if guarding is not None and guarding.against_town else None
+                fields["assisting_units"] = self._assists(rule, facts, lead, exclude)
+            if rule.sla:
+                fields["sla"] = dict(rule.sla)
+        return Decision.deferred(
+            fields, partial(self._reasons, ordinal, total, runner, facts, hits, title, guarding, singles))
 
-        def extra() -> dict[str, Any]:
-            """The winner's score breakdown, the runner-up's and the guards' notes."""
-            out: dict[str, Any] = {
-                "score": breakdown(weights[ordinal], hits, title, total),
-                "runner_up": None,
-                "guards": guarding.notes() if guarding else [],
-            }
-            if len(found) > 1:
-                other_total, other_at, other_lead = found[1]
-                other = rules[other_at]
-                out["runner_up"] = {
-                    "rule_id": other.id, "rule_file": other.file, "priority": other.priority,
-                    "lead_unit": other_lead, "score": breakdown(weights[other_at], hits, title, other_total),
-                }
-            return out
+    def _assists(self, rule: Rule, facts: TicketFacts, lead: str, exclude: str | None) -> tuple[str, ...]:
+        """The rule's assisting units for this ticket: resolved, without the lead, repeats or `exclude`."""
+        key = (rule.id, facts.county, facts.town, lead, exclude)
+        assist = self._assist_cache.get(key)
+        if assist is None:
+            units: list[str] = []
+            for target in rule.assist:
+                unit, _ = resolve(target, facts, self.known_units)
+                if unit is not None and unit != lead and unit not in units and unit != exclude:
+                    units.append(unit)
+            assist = tuple(units)
+            if len(self._assist_cache) >= _ASSIST_CACHE_SIZE:
+                self._assist_cache.clear()
+            self._assist_cache[key] = assist
+        return assist
 
-        exclude = guarding.own_centre if guarding and guarding.against_town else None
-        return decide(rules[ordinal], lead, facts, hits, known, self.version, extra=extra, exclude=exclude)
+    def _reasons(
+        self, ordinal: int, total: float, runner: tuple[float, int, str] | None, facts: TicketFacts,
+        hits: set[str], title: str, guarding: _Guarding | None,
+        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None = None,
+    ) -> dict[str, Any]:
+        """Why the rule decided: the ticket values and keywords that made it match, its score breakdown, the
+        runner-up's and the guards' notes. The parts that depend only on the evidence (a rule, the keywords it
+        found and where, the ticket values it checked) are built once, read-only, and shared. `singles` holds
+        the evidence route() already has: rules found by one word."""
+        single = singles.get(ordinal) if singles else None
+        found, place = (single[1], single[2]) if single is not None else self._evidence(ordinal, hits, title)
+        keys = self._shown[ordinal][0]
+        key = (ordinal, found, place, tuple(getattr(facts, k) for k in keys) if keys else ())
+        matched = self._matched_parts.get(key)
+        if matched is None:
+            matched = self._remember(self._matched_parts, key, self._matched(ordinal, facts, hits, title, total))
+        conditions, keywords_hit, score = matched
+        runner_up = None
+        if runner is not None:
+            other_total, other_at, other_lead = runner
+            single = singles.get(other_at) if singles else None
+            other_found, other_place = (single[1], single[2]) if single is not None \
+                else self._evidence(other_at, hits, title)
+            key = (other_at, other_lead, other_found, other_place)
+            runner_up = self._runner_parts.get(key)
+            if runner_up is None:
+                other_id, other_file, other_priority = self._named[other_at]
+                other_weights = self.weights[other_at]
+                runner_up = self._remember(self._runner_parts, key, read_only({
+                    "rule_id": other_id, "rule_file": other_file, "priority": other_priority,
+                    "lead_unit": other_lead, "score": scored(other_weights, other_found, title, other_total),
+                }))
+        return {
+            "conditions": conditions,
+            "keywords_hit": keywords_hit,
+            "score": score,
+            "runner_up": runner_up,
+            "guards": guarding.notes() if guarding is not None else [],
+        }
+
+    def _evidence(self, ordinal: int, hits: set[str], title: str) -> tuple[frozenset[str], Any]:
+        """The rule's keywords_any words found in the text, and where its found words are: whether the one found
+        word is in the title, else the set of those in the title. With the rule, they decide its score."""
+        weights = self.weights[ordinal]
+        found = weights.any_set.intersection(hits)
+        words = found if not weights.all_values else (*(w for w, _, _ in weights.all_values), *found)
+        if len(words) == 1:
+            for word in words:
+                return found, word in title
+        return found, frozenset(w for w in words if w in title)
+
+    def _matched(
+        self, ordinal: int, facts: TicketFacts, hits: set[str], title: str, total: float,
+    ) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+        """The winner's conditions (the ticket values and keywords that made it match), keywords hit and score
+        breakdown, read-only."""
+        keys, signals, words_all, origins, spelled = self._shown[ordinal]
+        weights = self.weights[ordinal]
+        conditions: dict[str, Any] = {key: getattr(facts, key) for key in keys}
+        if signals:
+            conditions["signals"] = list(signals)
+        keywords_hit: list[str] = []
+        if words_all:
+            # The rule matched, so every keywords_all word is in the text.
+            conditions["keywords_all"] = keywords_hit = list(words_all)
+        found = weights.any_set.intersection(hits)
+        if origins:
+            at = found_at(weights, found)
+            hit_any = list(spelled[at[0]]) if len(at) == 1 else \
+                [w for _, w in sorted(p for a in at for p in origins[a])]
+            conditions["keywords_any"] = hit_any
+            keywords_hit = list(dict.fromkeys(keywords_hit + hit_any)) if keywords_hit else list(hit_any)
+        return read_only(conditions), read_only(keywords_hit), read_only(scored(weights, found, title, total))
+
+    @staticmethod
+    def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+        """Keep a built part of reasons (a bounded cache: emptied when full) and return it."""
+        if len(cache) >= _PARTS_CACHE_SIZE:
+            cache.clear()
+        cache[key] = value
+        return value
 
     def _guarding(self, facts: TicketFacts, text: str, hits: set[str]) -> _Guarding | None:
         """What the guards say about the ticket; None (the common case) when nothing applies."""
@@ -250,41 +376,54 @@ class RuleSet:
         return _Guarding(signals, own, against, bool(stay))
 
     def _build_index(self) -> None:
-        """One automaton over every keyword; rules listed under the keywords that can trigger them."""
+        """One automaton over every keyword; rules listed under the keywords that can trigger them (a rule with
+        keywords_any only, with each word's value: its postings)."""
         triggers: dict[str, list[int]] = {}
-        by_category: dict[str, list[int]] = {}
         gated: dict[str, list[int]] = {}
-        always: list[int] = []
+        keywordless: list[tuple[int, tuple[Any, ...] | None, tuple[Any, ...] | None]] = []
         words: set[str] = set()
+        postings: dict[str, list[tuple[int, tuple[float, frozenset[str], bool], tuple[float, frozenset[str], bool]]]] = {}
         for ordinal, rule in enumerate(self.rules):
             words.update(rule.keywords)
+            if rule.any_lower and not (rule.field_sets or rule.signal_set or rule.all_lower or rule.none_lower):
+                # Holds as soon as one of its words is found: listed under each word with that word's value.
+                rule_weights = self.weights[ordinal]
+                for word, in_title, in_description in rule_weights.any_values:
+                    # Negated, as ranked: the score when this word is the only one found (see scoring.score).
+                    alone = frozenset({word})
+                    postings.setdefault(word, []).append((
+                        ordinal, (-round(rule_weights.fixed + in_title, DIGITS), alone, True),
+                        (-round(rule_weights.fixed + in_description, DIGITS), alone, False)))
+                continue
             trigger = _trigger_keywords(rule)
             for word in trigger:
                 triggers.setdefault(word, []).append(ordinal)
             if trigger:
                 continue
-            # Keyword-less rules are candidates for every ticket, except that a condition every ticket
-            # does not meet narrows them: a category (the usual catch-all), a town-centre flag, a signal.
+            # Keyword-less rules are candidates for every ticket, except that a condition every ticket does not
+            # meet narrows them: a town-centre flag or a signal; else the category and channel (the catch-alls).
             fields = dict(rule.fields)
-            categories = fields.get("category")
             flag = next((f for f in _GATE_FLAGS if fields.get(f) == (True,)), None)
-            if categories:
-                for category in categories:
-                    by_category.setdefault(category, []).append(ordinal)
-            elif flag is not None:
+            if flag is not None:
                 gated.setdefault(flag, []).append(ordinal)
             elif rule.signals:
                 gated.setdefault("signal:" + rule.signals[0], []).append(ordinal)
             else:
-                always.append(ordinal)
+                keywordless.append((ordinal, fields.get("category"), fields.get("channel")))
         self._rule_words = frozenset(words)
         self._words = frozenset(words | self.guards.words)
         self._triggers = {word: tuple(ordinals) for word, ordinals in triggers.items()}
+        self._postings = {word: tuple(entries) for word, entries in postings.items()}
         self._gated = {key: tuple(ordinals) for key, ordinals in gated.items()}
-        # Per category, the keyword-less candidates already merged, so a ticket costs one lookup.
-        self._always = tuple(always)
+        # Per (category, channel) that some keyword-less rule names (None: any other or none), those rules
+        # already merged, so a ticket costs one lookup.
+        self._gate_categories = frozenset(c for _, cats, _ in keywordless for c in cats or ())
+        self._gate_channels = frozenset(c for _, _, chans in keywordless for c in chans or ())
         self._always_for = {
-            cat: tuple(sorted({*ordinals, *always})) for cat, ordinals in by_category.items()
+            (category, channel): tuple(
+                o for o, cats, chans in keywordless
+                if (cats is None or category in cats) and (chans is None or channel in chans))
+            for category in (None, *self._gate_categories) for channel in (None, *self._gate_channels)
         }
         self._automaton = None
         if self._words:
@@ -297,15 +436,21 @@ class RuleSet:
         """Lower-cased words of the set (rule keywords and guard words) found in the (lower-cased) text: one pass."""
         if self._automaton is None:
             return set()
-        return {word for _, word in self._automaton.iter(_as_bytes(text))}
+        return set(map(_second, self._automaton.iter(_as_bytes(text))))
 
     def _candidates(self, facts: TicketFacts, hits: set[str], signals: frozenset[str]) -> Collection[int]:
-        """Ordinals of the rules that could match (in no particular order)."""
-        always = self._always
-        if facts.category is not None:
-            always = self._always_for.get(facts.category, always)
+        """Ordinals of the rules, other than those listed in postings, that could match (in no particular order)."""
+        category, channel = facts.category, facts.channel
+        always = self._always_for[
+            category if category in self._gate_categories else None,
+            channel if channel in self._gate_channels else None,
+        ]
+        lists = []
         triggers = self._triggers
-        lists = [triggers[word] for word in hits if word in triggers]
+        for word in hits:
+            ordinals = triggers.get(word)
+            if ordinals is not None:
+                lists.append(ordinals)
         gated = self._gated
         if gated:
             if facts.registered_by_town_centre is True and "registered_by_town_centre" in gated:
@@ -322,6 +467,23 @@ class RuleSet:
 
 
 _GATE_FLAGS = ("registered_by_town_centre", "answered_locally")
+_ASSIST_CACHE_SIZE = 4096
+_second = itemgetter(1)  # the word of an automaton match (end, word)
+_PARTS_CACHE_SIZE = 20000
+
+
+def _shown(rule: Rule, weights: RuleWeights) -> tuple[
+    tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[tuple[tuple[int, str], ...], ...], tuple[tuple[str, ...], ...]
+]:
+    """A rule's parts of a decision's reasons that do not depend on the ticket (see RuleSet._reasons): condition
+    keys, signals, keywords_all and, per keywords_any word (lower-cased, in scoring order), its spellings in the
+    rule with their places in the rule's list, and the spellings alone."""
+    spellings: dict[str, list[tuple[int, str]]] = {}
+    for place, (word, lower) in enumerate(rule.any_pairs):
+        spellings.setdefault(lower, []).append((place, word))
+    origins = tuple(tuple(spellings[word]) for word, _ in weights.any_words)
+    spelled = tuple(tuple(word for _, word in pairs) for pairs in origins)
+    return tuple(key for key, _ in rule.fields), rule.signals, rule.keywords_all, origins, spelled
 _NO_SIGNALS: frozenset[str] = frozenset()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Set
+from collections.abc import Collection, Set
 from typing import Any
 
 from .model import Decision, Rule, Target, TicketFacts
@@ -71,31 +71,6 @@ def resolve(target: Target, facts: TicketFacts, known_units: Collection[str]) ->
     return None, f"no {target.value} unit for {county} and {city} is not a known unit"
 
 
-def decide(
-    rule: Rule, lead: str, facts: TicketFacts, hits: Set[str], known_units: Collection[str], version: str,
-    *, extra: Callable[[], dict[str, Any]] | None = None, exclude: str | None = None,
-) -> Decision:
-    """The decision for a rule that matched and whose lead resolved; what `extra` returns is added to its
-    reasons (built on first read) and `exclude` is a unit that may not assist."""
-    assist: list[str] = []
-    for target in rule.assist:
-        unit, _ = resolve(target, facts, known_units)
-        if unit is not None and unit != lead and unit not in assist and unit != exclude:
-            assist.append(unit)
-    return Decision.deferred(
-        lambda: _reasons(rule, facts, hits, extra() if extra is not None else None),
-        matched=True,
-        rule_id=rule.id,
-        rule_file=rule.file,
-        priority=rule.priority,
-        lead_unit=lead,
-        assisting_units=tuple(assist),
-        set_category=rule.set_category,
-        sla=dict(rule.sla) if rule.sla else None,
-        ruleset_version=version,
-    )
-
-
 def no_match(version: str, hits: Set[str], extra: dict[str, Any] | None = None) -> Decision:
     """The decision when no rule matched; it lists every rule keyword found, for the dispatcher."""
     return Decision(
@@ -103,22 +78,3 @@ def no_match(version: str, hits: Set[str], extra: dict[str, Any] | None = None) 
         assisting_units=(), set_category=None, sla=None, ruleset_version=version,
         reasons={"conditions": {}, "keywords_hit": sorted(hits), **(extra or {})},
     )
-
-
-def _reasons(rule: Rule, facts: TicketFacts, hits: Set[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Which ticket values and keywords made the rule match (called only for a matching rule), then `extra`."""
-    conditions: dict[str, Any] = {key: getattr(facts, key) for key, _ in rule.fields}
-    if rule.signals:
-        conditions["signals"] = list(rule.signals)
-    keywords_hit: list[str] = []
-    if rule.keywords_all:
-        # The rule matched, so every keywords_all word is in the text.
-        conditions["keywords_all"] = keywords_hit = list(rule.keywords_all)
-    if rule.keywords_any:
-        hit_any = [k for k, lower in rule.any_pairs if lower in hits]
-        conditions["keywords_any"] = hit_any
-        keywords_hit = list(dict.fromkeys(keywords_hit + hit_any)) if keywords_hit else list(hit_any)
-    reasons = {"conditions": conditions, "keywords_hit": keywords_hit}
-    if extra:
-        reasons.update(extra)
-    return reasons

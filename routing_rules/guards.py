@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -31,6 +31,13 @@ class Signal:
     description: str
     parties: tuple[str, ...]
     cues: tuple[str, ...]
+    # The same words as sets, so that a ticket's found words are checked against them in one step.
+    party_set: frozenset[str] = field(init=False, repr=False, compare=False)
+    cue_set: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "party_set", frozenset(self.parties))
+        object.__setattr__(self, "cue_set", frozenset(self.cues))
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,13 @@ class Guards:
         """The signals that hold in the lower-cased text; `hits` (words found in it) lets most tickets skip the scan."""
         if not self.signals or hits.isdisjoint(self.party_words):
             return frozenset()
-        sentences = [s for s in _SENTENCE_END.split(text) if s]
+        sentences: list[str] | None = None
         found = set()
         for signal in self.signals:
-            if hits.isdisjoint(signal.parties) or hits.isdisjoint(signal.cues):
+            if hits.isdisjoint(signal.party_set) or hits.isdisjoint(signal.cue_set):
                 continue
+            if sentences is None:
+                sentences = [s for s in _SENTENCE_END.split(text) if s]
             for sentence in sentences:
                 if any(p in sentence for p in signal.parties) and any(c in sentence for c in signal.cues):
                     found.add(signal.name)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TicketFacts:
     """What the rules may look at on a ticket; None means the ticket does not say."""
 
@@ -104,6 +104,66 @@ class Rule:
         return tuple(k.lower() for k in (*self.keywords_all, *self.keywords_any, *self.keywords_none))
 
 
+class ReadOnlyDict(dict):  # type: ignore[type-arg]
+    """A dict that refuses changes. Parts of decision reasons that depend only on the evidence (which keywords a
+    rule found, and where) are built once and shared by every decision with that evidence; copy to change."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("decision reasons are read-only; copy them to change them")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (dict(self),)
+
+    def __copy__(self) -> ReadOnlyDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReadOnlyDict:
+        return self
+
+
+class ReadOnlyList(list):  # type: ignore[type-arg]
+    """A list that refuses changes (see ReadOnlyDict)."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("decision reasons are read-only; copy them to change them")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = pop = remove = clear = sort = \
+        reverse = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (list(self),)
+
+    def __copy__(self) -> ReadOnlyList:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReadOnlyList:
+        return self
+
+
+def plain(value: Any) -> Any:
+    """A copy of a JSON-like value in plain dicts and lists (at every depth)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def read_only(value: Any) -> Any:
+    """A read-only copy of a JSON-like value (dicts and lists, at every depth)."""
+    if isinstance(value, dict):
+        return ReadOnlyDict((k, read_only(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return ReadOnlyList(read_only(v) for v in value)
+    return value
+
+
 @dataclass(frozen=True)
 class Decision:
     """The outcome of routing one ticket, with enough context to store and explain it."""
@@ -120,27 +180,41 @@ class Decision:
     reasons: dict[str, Any]
 
     @classmethod
-    def deferred(cls, reasons: Callable[[], dict[str, Any]], **fields: Any) -> Decision:
+    def deferred(cls, values: dict[str, Any], reasons: Callable[[], dict[str, Any]]) -> Decision:
         """A decision whose reasons are built on first read (the same dict, every time), so that routing does
-        not pay for the score breakdowns until the decision is stored or shown."""
+        not pay for the score breakdowns until the decision is stored or shown. `values` holds every other
+        field; the dict is taken over, not copied."""
         decision = cls.__new__(cls)
-        decision.__dict__.update(fields, _pending_reasons=reasons)
+        values["_pending_reasons"] = reasons
+        object.__setattr__(decision, "__dict__", values)
         return decision
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for an attribute not yet set: the reasons of a deferred decision.
-        pending = self.__dict__.get("_pending_reasons") if name == "reasons" else None
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able copy (plain dicts and lists at every depth), for storing next to the ticket."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["assisting_units"] = list(self.assisting_units)
+        out["sla"] = dict(self.sla) if self.sla is not None else None
+        out["reasons"] = plain(self.reasons)
+        return out
+
+
+class _DeferredReasons:
+    """Decision.reasons for a deferred decision: built on first read and kept in the instance, whose own value
+    (set by __init__ or the first read) shadows this non-data descriptor from then on."""
+
+    def __get__(self, decision: Decision | None, owner: type | None = None) -> Any:
+        if decision is None:
+            return self
+        values = decision.__dict__
+        pending = values.pop("_pending_reasons", None)
         if pending is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        reasons = self.__dict__.setdefault("reasons", pending())
-        self.__dict__.pop("_pending_reasons", None)
+            raise AttributeError(f"{type(decision).__name__!r} object has no attribute 'reasons'")
+        reasons = values["reasons"] = pending()
         return reasons
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able copy, for storing next to the ticket."""
-        out = asdict(self)
-        out["assisting_units"] = list(self.assisting_units)
-        return out
+
+# Set after the dataclass is built, so that it is not taken for the field's default.
+Decision.reasons = _DeferredReasons()  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

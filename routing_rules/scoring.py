@@ -32,7 +32,7 @@ PRIORITY_WEIGHT = 0.01
 DIGITS = 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleWeights:
     """A rule's precomputed parts of the score: what does not depend on the ticket, and each keyword's specificity."""
 
@@ -49,8 +49,11 @@ class RuleWeights:
     all_values: tuple[tuple[str, float, float], ...] = field(init=False, repr=False, compare=False)
     any_values: tuple[tuple[str, float, float], ...] = field(init=False, repr=False, compare=False)
     all_shown: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = field(init=False, repr=False, compare=False)
+    # per keywords_any word: (word, title full, title part, description full, description part), rounded
     any_shown: tuple[tuple[str, float, float, float, float], ...] = field(init=False, repr=False, compare=False)
     any_index: dict[str, int] = field(init=False, repr=False, compare=False)
+    any_set: frozenset[str] = field(init=False, repr=False, compare=False)
+    any_map: dict[str, tuple[float, float]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         def values(words: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float, float], ...]:
@@ -61,6 +64,8 @@ class RuleWeights:
         setattr_(self, "all_values", values(self.all_words))
         setattr_(self, "any_values", values(self.any_words))
         setattr_(self, "any_index", {w: at for at, (w, _) in enumerate(self.any_words)})
+        setattr_(self, "any_set", frozenset(self.any_index))
+        setattr_(self, "any_map", {w: (t, d) for w, t, d in self.any_values})
         setattr_(self, "all_shown", tuple(
             (w, _keyword(w, "keywords_all", True, round(t, DIGITS)), _keyword(w, "keywords_all", False, round(d, DIGITS)))
             for w, t, d in self.all_values))
@@ -110,67 +115,67 @@ def score(weights: RuleWeights, hits: Set[str], title: str) -> float:
     total = weights.fixed
     for word, in_title, in_description in weights.all_values:
         total += in_title if word in title else in_description
-    values = weights.any_values
-    if values:
-        where = weights.any_index
-        if len(hits) < len(where):
-            positions = [where[w] for w in hits if w in where]
-            if len(positions) == 1:
-                # One word found: it is the best and nothing is added in part.
-                word, in_title, in_description = values[positions[0]]
+    if weights.any_values:
+        found = weights.any_set.intersection(hits)
+        if len(found) == 1:
+            # One word found: it is the best and nothing is added in part.
+            for word in found:
+                in_title, in_description = weights.any_map[word]
                 return round(total + (in_title if word in title else in_description), DIGITS)
-            positions.sort()
-        else:
-            positions = [at for at, (word, _, _) in enumerate(values) if word in hits]
-        best = found = 0.0
-        for at in positions:
+        values = weights.any_values
+        best = added = 0.0
+        for at in sorted(map(weights.any_index.__getitem__, found)):
             word, in_title, in_description = values[at]
             value = in_title if word in title else in_description
-            found += value
+            added += value
             if value > best:
                 best = value
-        total += best + EXTRA_HIT_SHARE * (found - best)
+        total += best + EXTRA_HIT_SHARE * (added - best)
     return round(total, DIGITS)
 
 
-def _found_at(weights: RuleWeights, hits: Set[str]) -> list[int]:
-    """Positions of the rule's keywords_any words that are in `hits`, in the rule's order (the order the
-    score adds them in); a ticket has fewer hits than a long keyword list has words."""
-    where = weights.any_index
-    if len(hits) < len(where):
-        found = [where[w] for w in hits if w in where]
-        if len(found) > 1:
-            found.sort()
-        return found
-    return [at for at, (word, _, _) in enumerate(weights.any_values) if word in hits]
+def found_at(weights: RuleWeights, found: Set[str]) -> list[int]:
+    """Positions, in the rule's order (the order the score adds them in), of the keywords_any words `found`."""
+    if len(found) == 1:
+        for word in found:
+            return [weights.any_index[word]]
+    return sorted(map(weights.any_index.__getitem__, found))
 
 
-def breakdown(weights: RuleWeights, hits: Set[str], title: str, total: float) -> dict[str, Any]:
-    """The score (`total`, as score() gave it) and its parts, as stored in a decision's reasons."""
+def scored(weights: RuleWeights, found: Set[str], title: str, total: float) -> dict[str, Any]:
+    """The score (`total`, as score() gave it) and its parts, as stored in a decision's reasons, for a rule whose
+    keywords_any words in the text are `found`. The keywords list the keywords_all words, then the found
+    keywords_any words in the rule's order, each with its place and the weight it added: the strongest
+    keywords_any word in full (the first one on a tie), the others in part."""
     keywords = [dict(t if word in title else d) for word, t, d in weights.all_shown] if weights.all_shown else []
-    if weights.any_shown:
-        # The strongest found keywords_any word counts in full (the first one on a tie), the others in part.
-        found = _found_at(weights, hits)
-        values = weights.any_values
-        best_at = found[0] if len(found) == 1 else -1
-        if best_at < 0:
-            best = 0.0
-            for at in found:
-                word, in_title, in_description = values[at]
-                value = in_title if word in title else in_description
-                if value > best:
-                    best_at, best = at, value
-        shown = weights.any_shown
-        for at in found:
+    if len(found) == 1:
+        for word in found:
+            _, full_t, _, full_d, _ = weights.any_shown[weights.any_index[word]]
+            if word in title:
+                keywords.append({"keyword": word, "condition": "keywords_any", "in": "title", "weight": full_t})
+            else:
+                keywords.append({"keyword": word, "condition": "keywords_any", "in": "description", "weight": full_d})
+    elif found:
+        positions = found_at(weights, found)
+        values, shown = weights.any_values, weights.any_shown
+        best_at, best = -1, 0.0
+        for at in positions:
+            word, in_title, in_description = values[at]
+            value = in_title if word in title else in_description
+            if value > best:
+                best_at, best = at, value
+        for at in positions:
             word, full_t, part_t, full_d, part_d = shown[at]
-            place = word in title
-            full = at == best_at
-            keywords.append({"keyword": word, "condition": "keywords_any", "in": "title" if place else "description",
-                             "weight": (full_t if full else part_t) if place else (full_d if full else part_d)})
+            if word in title:
+                keywords.append({"keyword": word, "condition": "keywords_any", "in": "title",
+                                 "weight": full_t if at == best_at else part_t})
+            else:
+                keywords.append({"keyword": word, "condition": "keywords_any", "in": "description",
+                                 "weight": full_d if at == best_at else part_d})
     return {
         "total": total,
         "priority": weights.prior_shown,
-        "conditions": list(weights.conditions),
+        "conditions": list(weights.conditions) if weights.conditions else [],
         "conditions_weight": weights.conditions_shown,
         "keywords": keywords,
     }

@@ -262,7 +262,9 @@ def test_shipped_corpus_uses_only_known_codes(corpus: list[Case]) -> None:
 def test_shipped_corpus_size_and_split(corpus: list[Case]) -> None:
     splits = Counter(c.split for c in corpus)
     assert len(corpus) >= 420
-    assert 0.5 <= splits["dev"] / len(corpus) <= 0.6
+    # dev grows with later rounds of cases (cases/README.md); test stays a sizeable, fixed held-out set
+    assert splits["test"] >= 180
+    assert splits["dev"] >= splits["test"]
     for case in corpus:
         assert Path(case.file).parent.name == case.split, case.id
 

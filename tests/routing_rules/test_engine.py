@@ -165,6 +165,31 @@ def test_explain_traces_every_rule_and_agrees_with_route(tmp_path: Path) -> None
     assert trace[0].to_dict()["line"] == 2
 
 
+def test_reasons_of_the_same_evidence_are_shared_read_only_and_copied_plain(tmp_path: Path) -> None:
+    write(tmp_path, "r.yaml", """
+        rules:
+          - {id: outage, priority: 9, when: {keywords_any: [停电, 断电]}, route: {lead: {unit: city.power}}}
+          - {id: any, priority: 1, when: {category: factor}, route: {lead: {unit: city.jxj}}}
+    """)
+    rules = load(tmp_path)
+    first = rules.route(ticket("厂里停电", "整条线停了", category="factor"))
+    second = rules.route(ticket("车间停电", "订单赶不出", category="factor"))
+    assert first.reasons == second.reasons
+    assert first.reasons["score"] is second.reasons["score"]
+    with pytest.raises(TypeError):
+        first.reasons["score"]["keywords"].append({"keyword": "x"})
+    with pytest.raises(TypeError):
+        first.reasons["runner_up"]["lead_unit"] = "city.fgw"
+    # A stored copy is plain and may be changed without touching the decision.
+    stored = first.to_dict()["reasons"]
+    assert type(stored["score"]) is dict and type(stored["score"]["keywords"]) is list
+    stored["score"]["total"] = 0
+    assert first.reasons["score"]["total"] > 0
+    # Another place of the same word is other evidence.
+    assert rules.route(ticket("订单赶不出", "车间停电", category="factor")).reasons["score"]["keywords"] == [
+        {"keyword": "停电", "condition": "keywords_any", "in": "description", "weight": 1.0}]
+
+
 def test_unmatched_decision_lists_keywords_found(tmp_path: Path) -> None:
     write(tmp_path, "r.yaml", """
         rules:
