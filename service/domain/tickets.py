@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -176,16 +177,31 @@ def list_tickets(session: Session, flt: TicketFilter, user: User, *, cursor: str
 
 # A search listing at most this many tickets is listed from its matches (read through the text index and sorted);
 # one listing more, along the order of the list, which meets enough of them soon.
-FEW_MATCHES = 5000
+FEW_MATCHES = 10_000
+# A search the planner expects to match this many times FEW_MATCHES (a common word) is not counted first: walking
+# the list's order meets a page of matches sooner than a count would reach FEW_MATCHES.
+COMMON = 4
 
 
 def _few(session: Session, query: Select) -> bool:
     """Whether a search lists at most FEW_MATCHES tickets, counting no further. The matches are read lazily from a
     materialized CTE, which the planner reads through the text index unless it expects a large share of the table
-    (then a scan stops as soon as it has counted enough): whatever it guesses, a rare word costs its few matches."""
+    (then a scan stops as soon as it has counted enough): whatever it guesses, a rare word costs its few matches.
+    A search the planner's statistics call common is not counted at all."""
+    if _estimated_rows(session, query) >= COMMON * FEW_MATCHES:
+        return False
     matches = query.with_only_columns(literal(1)).cte("matches").prefix_with("MATERIALIZED")
     counted = select(literal(1)).select_from(matches).limit(FEW_MATCHES + 1).subquery()
     return session.scalar(select(func.count()).select_from(counted)) <= FEW_MATCHES
+
+
+def _estimated_rows(session: Session, query: Select) -> float:
+    """The planner's estimate of how many rows `query` returns (EXPLAIN: planned, not run)."""
+    conn = session.connection()
+    compiled = query.with_only_columns(literal(1)).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def count_tickets(session: Session, flt: TicketFilter, user: User) -> int:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ColumnElement, and_, any_, bindparam, false, func, not_, or_, select
+from sqlalchemy import BigInteger, ColumnElement, and_, any_, bindparam, false, func, not_, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -120,6 +120,9 @@ def search(session: Session, flt: EnterpriseQuery, user: User, *, cursor: str | 
     if not q:
         query = select(Enterprise).where(*filters, *([_later(*after[1:])] if after else []))
         return _paged([(e, 0) for e in session.scalars(query.order_by(*_RECENT).limit(limit + 1))], limit)
+    # Each step reads a few index pages: a parallel worker's start-up costs more than the step itself (and
+    # leaves a page waiting on it), so this transaction plans without one.
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     ranks = _Ranks(session, _terms(q))
     found: list[tuple[int, int]] = []
     for rank in (0, 1, 2):

@@ -84,11 +84,14 @@ def test_q_finds_the_number_exact_or_by_its_beginning(client, people, two, searc
     assert sorted(ids(client, people["op"], q=power["number"][:common])) == sorted([power["id"], jobs["id"]])
 
 
-@pytest.fixture(params=["few", "many"])
+@pytest.fixture(params=["few", "many", "common"])
 def searched(request, monkeypatch):
-    """A search is listed from its matches when they are few, along the list's order when many: the same answers."""
+    """A search is listed from its matches when they are few, along the list's order when many (counted, or called
+    common by the planner's estimate without counting): the same answers."""
     if request.param == "many":
         monkeypatch.setattr(domain_tickets, "FEW_MATCHES", 0)
+    if request.param == "common":
+        monkeypatch.setattr(domain_tickets, "COMMON", 0)
     return request.param
 
 
@@ -196,6 +199,10 @@ def test_a_search_pages_alike_whether_its_matches_are_few_or_many(client, people
         everything = [t["id"] for t in _walk(client, op, sort) if t["title"] == "厂区突然停电"]
         assert [t["id"] for t in _walk(client, op, sort, q="有限公司")] == everything, sort
         assert len(everything) == 5
+        # With list filters beside the search (several values each, a date range): the same tickets.
+        assert [t["id"] for t in _walk(client, op, sort, q="有限公司", status=["new", "pending_dispatch", "assigned"],
+                                       request_type=["help", "consult"],
+                                       created_from=(now - timedelta(days=1)).isoformat())] == everything, sort
 
 
 def test_a_cursor_continues_only_its_own_sort(client, people):

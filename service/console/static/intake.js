@@ -15,7 +15,7 @@ import {
 } from "./core.js";
 import { articleField, routeReason } from "./ticket.js";
 
-const LISTS = ["towns", "counties", "channels", "categories", "request_types", "urgencies"];
+const LISTS = ["towns", "counties", "channels", "categories", "request_types", "urgencies", "routing_rules"];
 
 export async function start(main, user) {
   await loadRef(LISTS);

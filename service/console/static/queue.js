@@ -36,7 +36,7 @@ class Queue {
   }
 
   async start() {
-    await loadRef(["refusal_reasons", "satisfactions", "supervision_levels", "units"]);
+    await loadRef(["refusal_reasons", "satisfactions", "supervision_levels", "units", "routing_rules"]);
     await this.refreshTabs();
     const wanted = new URLSearchParams(location.search).get("tab");
     const first = this.summary.find((t) => t.key === wanted) || this.summary.find((t) => t.count) || this.summary[0];
@@ -129,7 +129,7 @@ class Queue {
     }
     if (this.current === "to_dispatch") {
       const s = this.suggestions[t.id];
-      node.appendChild(el("div", { class: "small route-why" }, t.routing.rule_id ? "规则：" + routeReason(t.routing.reasons, t.routing.rule_id)
+      node.appendChild(el("div", { class: "small route-why" }, t.routing.rule_id ? routeReason(t.routing.reasons, t.routing.rule_id)
         : t.routing.routed_at ? "未匹配派单规则" : "等待规则派单"));
       if (s) node.appendChild(el("div", { class: "small suggestion", "data-suggested-unit": s.unit ? s.unit.code : "" },
         "建议：" + (s.unit ? unitName(s.unit) : lbl(s.kind)) + "（" + Math.round(s.confidence * 100) + "%）"));

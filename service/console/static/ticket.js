@@ -48,7 +48,7 @@ export async function showTicket(box, id, opts) {
   box.dataset.loading = String(id);
   clear(box).appendChild(el("div", { class: "loading" }, "正在加载工单…"));
   await loadRef(["refusal_reasons", "satisfactions", "supervision_levels", "units", "counties", "categories",
-    "request_types", "towns"]);
+    "request_types", "towns", "routing_rules"]);
   let t;
   try {
     t = await get("tickets/" + id);
@@ -172,11 +172,17 @@ function merged(t) {
 
 // ---------------------------------------------------------------- routing: the rule's reason, the trace, the suggestion
 
+/** A rule by what it does (its description), once the routing_rules list is loaded; else its id. */
+function ruleName(ruleId) {
+  const text = label("routing_rules", ruleId);
+  return text && text !== ruleId ? text.split("，")[0] : ruleId;
+}
+
 export function routeReason(reasons, ruleId) {
-  if (!reasons) return ruleId ? "规则 " + ruleId : "";
+  if (!reasons) return ruleId ? "规则：" + ruleName(ruleId) : "";
   const kw = reasons.keywords_hit || [];
   const parts = [];
-  if (ruleId) parts.push("规则 " + ruleId);
+  if (ruleId) parts.push("规则：" + ruleName(ruleId));
   if (kw.length) parts.push("命中关键词：" + kw.join("、"));
   const cond = reasons.conditions || {};
   for (const k of Object.keys(cond)) if (!k.startsWith("keywords")) parts.push(COND_ZH[k] || k);
