@@ -179,7 +179,9 @@ def list_tickets(session: Session, flt: TicketFilter, user: User, *, cursor: str
 # one listing more, along the order of the list, which meets enough of them soon.
 FEW_MATCHES = 10_000
 # A search the planner expects to match this many times FEW_MATCHES (a common word) is not counted first: walking
-# the list's order meets a page of matches sooner than a count would reach FEW_MATCHES.
+# the list's order meets a page of matches sooner than a count would reach FEW_MATCHES. (The estimate of a common
+# word beside a filter is taken as if they were independent: too low a share here lets the walk meet a search
+# whose matches are far fewer than estimated, and read the whole index for them.)
 COMMON = 4
 
 
