@@ -55,8 +55,9 @@ class ArticleUpdate(ArticleIn):
     version: int = Field(ge=1, le=MAX_VERSION, description="the version the editor started from")
 
 
-class ArticleOut(BaseModel):
-    id: int
+class ArticleContent(BaseModel):
+    """What an entry says, as every version of it holds it."""
+
     kind: Coded
     title: str
     body: str
@@ -66,6 +67,10 @@ class ArticleOut(BaseModel):
     valid_from: date | None
     valid_until: date | None
     review_by: date | None
+
+
+class ArticleOut(ArticleContent):
+    id: int
     version: int
     stale: bool = Field(description="past its valid_until or its review_by: never suggested, never citable")
     stale_reason: str | None = Field(description="已过有效期 or 已超过复核日期")
@@ -73,19 +78,10 @@ class ArticleOut(BaseModel):
     updated_by: str
 
 
-class ArticleVersionOut(BaseModel):
+class ArticleVersionOut(ArticleContent):
     """One version of an entry as it was written."""
 
     version: int
-    kind: Coded
-    title: str
-    body: str
-    category: Coded | None
-    tags: list[str]
-    owner_unit: UnitRef | None
-    valid_from: date | None
-    valid_until: date | None
-    review_by: date | None
     edited_at: Instant
     edited_by: str
 
