@@ -1140,7 +1140,7 @@ class Stack:
                     redis_url=None if self.embedded_redis else "named", data_dir=self.workdir))
             except Exception as exc:
                 print(f"warning: embedded servers under {self.workdir} not stopped: {exc}", file=sys.stderr)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        (None if os.environ.get("HOTLINE_BENCH_KEEP_LOGS") else shutil.rmtree(self.workdir, ignore_errors=True))
 
     def _clean_redis(self) -> None:
         conn = self.redis()

@@ -24,11 +24,12 @@ class Enterprise(Base):
         Index("ix_enterprise_name_key", text("name_key text_pattern_ops")),
         Index("ix_enterprise_name_grams", text("hotline_name_grams(name_key)"), postgresql_using="gin"),
         Index("ix_enterprise_uscc_prefix", text("uscc varchar_pattern_ops"), postgresql_where=text("uscc IS NOT NULL")),
-        Index("ix_enterprise_recent", text("last_contact_at DESC NULLS LAST"), text("id DESC")),
-        Index("ix_enterprise_town_recent", "town_code", text("last_contact_at DESC NULLS LAST"), text("id DESC")),
+        Index("ix_enterprise_recent", text("contact_hour DESC NULLS LAST"), text("id DESC")),
+        Index("ix_enterprise_town_recent", "town_code", text("contact_hour DESC NULLS LAST"), text("id DESC")),
         Index("ix_enterprise_roster", "county_code", "town_code",
               postgresql_where=text("on_roster AND merged_into_id IS NULL")),
         Index("ix_enterprise_merged_into", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL")),
+        {"postgresql_with": {"fillfactor": 80}},  # room for the in-place update of each intake (migration 0021)
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
@@ -45,6 +46,10 @@ class Enterprise(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
     # The latest received_at of a ticket registered for (or moved to) this record.
     last_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Its hour (UTC), what the search orders by: a call within the same hour changes no indexed value, and the
+    # intake's update of the record stays on its page (migration 0021).
+    contact_hour: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=False), Computed("date_trunc('hour', timezone('UTC', last_contact_at))", persisted=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
 
@@ -57,6 +62,7 @@ class EnterpriseContact(Base):
         Index("uq_enterprise_contact_person", "enterprise_id", "phone_digits", "name", unique=True),
         Index("ix_enterprise_contact_phone", "phone_digits"),
         Index("ix_enterprise_contact_phone_end", text("reverse(phone_digits) text_pattern_ops")),
+        {"postgresql_with": {"fillfactor": 80}},  # room for the in-place update of a contact calling again
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))

@@ -2,14 +2,17 @@
 
 Among the rules whose conditions hold, the best evidence wins (see scoring.py); guards keep a complaint
 against a town government away from that town's centre and keep what a centre answered on the spot with it.
+Where the winner's evidence is weak (no keyword, or one keyword found only in the description), the corpus model
+(learnt.py) may give the lead to another unit kind it is confident of; the decision's reasons then say so.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import ahocorasick
 
 from .evaluate import first_failure, holds, no_match, resolve
 from .guards import AGAINST_TOWN, Guards, load_guards
+from .learnt import DEFAULT_LEARNT_FILE, Learnt
 from .loader import DEFAULT_RULES_DIR, load_directory
 from .model import (
     Decision,
@@ -81,9 +85,13 @@ class RuleSet:
 
     def __init__(
         self, rules: list[Rule], version: str, known_units: frozenset[str], directory: Path,
-        guards: Guards | None = None,
+        guards: Guards | None = None, learnt: Learnt | None = None,
     ) -> None:
         self.rules = rules
+        # The corpus model decides some tickets, so its sources are part of the version.
+        self.learnt = learnt
+        if learnt is not None:
+            version = hashlib.sha256(f"{version}\0learnt\0{learnt.version}".encode()).hexdigest()[:12]
         self.version = version
         self.known_units = known_units
         self.directory = directory
@@ -115,18 +123,28 @@ class RuleSet:
         )
         self._shown = tuple(_shown(r, w) for r, w in zip(rules, self.weights))
         self._named = tuple((r.id, r.file, r.priority) for r in rules)
+        # Per ordinal: the ticket values its conditions read, as one C call (a part of the reasons' cache key).
+        self._condition_values = tuple(attrgetter(*keys) if keys else None for keys, *_ in self._shown)
+        # Per ordinal: whether the rule has no positive keyword (its evidence is always empty).
+        self._no_words = tuple(not w.any_set and not w.all_values for w in self.weights)
         # Parts of reasons already built, by evidence (see _reasons).
         self._matched_parts: dict[Any, tuple[dict[str, Any], list[str], dict[str, Any]]] = {}
         self._runner_parts: dict[Any, dict[str, Any]] = {}
         self._assist_cache: dict[tuple[str, str | None, str | None, str, str | None], tuple[str, ...]] = {}
+        # Per ordinal: how many keywords_all words the rule has (all found when it holds).
+        self._all_counts = tuple(len(w.all_values) for w in self.weights)
+        self._learnt_units: dict[tuple[str, str | None, str | None], str | None] = {}
         self._build_index()
 
     @classmethod
     def load(
         cls, directory: str | Path | None = None, *, known_units: Collection[str],
-        guards_file: str | Path | None = None,
+        guards_file: str | Path | None = None, learnt: bool | None = None, learnt_file: str | Path | None = None,
     ) -> RuleSet:
-        """Load and validate a rule directory and the guards file; raises RuleSetError listing every error."""
+        """Load and validate a rule directory and the guards file; raises RuleSetError listing every error.
+
+        The corpus model (learnt_file, default routing_rules/learnt.yaml, when enabled there) is built for the
+        shipped rule directory; `learnt` True or False builds it, or not, for any directory."""
         path = Path(directory) if directory is not None else DEFAULT_RULES_DIR
         known = frozenset(known_units)
         guards, errors = load_guards(guards_file)
@@ -134,7 +152,10 @@ class RuleSet:
         errors += result.errors
         if errors:
             raise RuleSetError(errors)
-        return cls(result.rules, result.version, known, path, guards)
+        if learnt is None:
+            learnt = path.resolve() == DEFAULT_RULES_DIR.resolve()
+        model = Learnt.load(learnt_file if learnt_file is not None else DEFAULT_LEARNT_FILE) if learnt else None
+        return cls(result.rules, result.version, known, path, guards, model)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -182,7 +203,7 @@ class RuleSet:
                 rule_weights = weights[ordinal]
                 plain = rule_weights.plain
                 ranked.append((-(plain if plain is not None else score(rule_weights, hits, title)), ordinal))
-        return self._decide(ranked, facts, hits, title, guarding, found)
+        return self._decide(ranked, facts, hits, title, guarding, found, text)
 
     def rank(self, facts: TicketFacts) -> list[Ranked]:
         """Every rule that holds and may lead the ticket, best first (the first one is route()'s decision)."""
@@ -221,14 +242,16 @@ class RuleSet:
                 failed = f"lead: {why}" if lead is None else (guarding.refuses(lead) if guarding else None)
             traces.append(RuleTrace(rule.id, rule.file, rule.line, rule.priority, failed is None, failed,
                                     value if failed is None else None))
-        return self._decide(ranked, facts, hits, title, guarding), traces
+        return self._decide(ranked, facts, hits, title, guarding, text=text), traces
 
     def _decide(
         self, ranked: list[tuple[float, int]], facts: TicketFacts, hits: set[str], title: str,
         guarding: _Guarding | None, singles: dict[int, tuple[float, frozenset[str], bool] | None] | None = None,
+        text: str = "",
     ) -> Decision:
         """The decision of the best rule that may lead; its reasons (with the winner's score breakdown and the
-        runner-up's) are built on first read, from what this call found."""
+        runner-up's) are built on first read, from what this call found. `text` is the lower-cased text (title,
+        newline, description) that the corpus model reads when it is asked."""
         if len(ranked) > 1:
             ranked.sort()
         first = runner = None
@@ -253,6 +276,24 @@ class RuleSet:
             notes = guarding.notes() if guarding else []
             return no_match(self.version, {h for h in hits if h in self._rule_words}, {"guards": notes})
         total, ordinal, lead = first
+        # A ticket that stays with the centre that answered it cannot be moved by the model: only that centre may
+        # lead it, and it is the rule's lead already.
+        if self.learnt is not None and (guarding is None or not guarding.stay_local):
+            # Weak evidence (learnt.weak): no keyword found, or one found only in the description. Checked here,
+            # inline, because every decision pays for it; the model itself runs only for weak ones.
+            single = singles.get(ordinal, _ABSENT) if singles is not None else _ABSENT
+            if single is _ABSENT:
+                words = self.weights[ordinal].any_set.intersection(hits)
+                count = self._all_counts[ordinal] + len(words)
+                weak_evidence = count == 0 or (count == 1 and not any(w in title for w in words)
+                                               and not any(w in title for w in self.rules[ordinal].all_lower))
+            else:
+                count = 1
+                weak_evidence = single is not None and not single[2]
+            if weak_evidence:
+                learnt = self._second_opinion(first, runner, facts, hits, title, text, guarding, singles, count)
+                if learnt is not None:
+                    return learnt
         decided, rule = self._decided[ordinal]
         fields = decided.copy()
         fields["lead_unit"] = lead
@@ -264,6 +305,75 @@ class RuleSet:
                 fields["sla"] = dict(rule.sla)
         return Decision.deferred(
             fields, partial(self._reasons, ordinal, total, runner, facts, hits, title, guarding, singles))
+
+    def _second_opinion(
+        self, first: tuple[float, int, str], runner: tuple[float, int, str] | None, facts: TicketFacts,
+        hits: set[str], title: str, text: str, guarding: _Guarding | None,
+        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int,
+    ) -> Decision | None:
+        """The corpus model's decision for a ticket whose winning rule's evidence is weak (`found`: the keywords the
+        rule found, 0 or 1 in the description), when the model is confident of another unit kind that may lead the
+        ticket; None (the rule decides) otherwise. The model reads the lower-cased texts route() made."""
+        total, ordinal, lead = first
+        learnt = self.learnt
+        model = learnt.model
+        description = text[len(title) + 1:]
+        scores = model.ticket_scores(title, description, facts.request_type, facts.category, facts.channel,
+                                     lowered=True)
+        rule_kind = _kind_of(lead)
+        top = model.confident(scores, learnt.threshold, rule_kind)
+        if top is None:
+            return None
+        kind, confidence = top
+        key = (kind, facts.county, facts.town)
+        if key in self._learnt_units:
+            unit = self._learnt_units[key]
+        else:
+            target = Target("town_centre") if kind == "town_centre" else Target("county_bureau", kind)
+            unit, _ = resolve(target, facts, self.known_units)
+            if len(self._learnt_units) >= _ASSIST_CACHE_SIZE:
+                self._learnt_units.clear()
+            self._learnt_units[key] = unit
+        if unit is None or (guarding is not None and guarding.refuses(unit) is not None):
+            return None
+        fields = {"matched": True, "rule_id": f"{LEARNT_RULE_PREFIX}{kind}", "rule_file": DEFAULT_LEARNT_FILE.name,
+                  "priority": 0, "lead_unit": unit, "assisting_units": (), "set_category": None, "sla": None,
+                  "ruleset_version": self.version}
+        return Decision.deferred(fields, partial(
+            self._learnt_reasons, kind, confidence, scores, rule_kind, first, runner, facts, hits, title,
+            description, guarding, singles, found))
+
+    def _learnt_reasons(
+        self, kind: str, confidence: float, scores: list[float], rule_kind: str,
+        first: tuple[float, int, str], runner: tuple[float, int, str] | None, facts: TicketFacts, hits: set[str],
+        title: str, description: str, guarding: _Guarding | None,
+        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int,
+    ) -> dict[str, Any]:
+        """Why the corpus model led: its confidence against the threshold, the words that weighed most for its
+        kind over the rule's, and the rule it overrode with that rule's own reasons (score and runner-up)."""
+        total, ordinal, lead = first
+        learnt = self.learnt
+        rule_id, rule_file, priority = self._named[ordinal]
+        overridden = self._reasons(ordinal, total, runner, facts, hits, title, guarding, singles)
+        probabilities = learnt.model.probabilities(scores)
+        weakness = "规则未命中任何关键词" if found == 0 else "规则只命中一个关键词，且只出现在描述中"
+        feats = learnt.model.ticket_features(title, description, facts.request_type, facts.category, facts.channel)
+        return {
+            "conditions": {},
+            "keywords_hit": list(overridden["keywords_hit"]),
+            "learnt": {
+                "kind": kind, "confidence": round(confidence, 4), "threshold": learnt.threshold,
+                "model_version": learnt.version, "examples": learnt.examples,
+                "why": f"{weakness}（{found} 个关键词）；语料模型判为 {kind} 的概率 {confidence:.2f}，"
+                       f"不低于阈值 {learnt.threshold:g}",
+                "probabilities": [{"kind": k, "p": round(p, 4)} for k, p in probabilities[:3]],
+                "evidence": learnt.model.evidence(feats, kind, rule_kind),
+            },
+            "overridden": {"rule_id": rule_id, "rule_file": rule_file, "priority": priority, "lead_unit": lead,
+                           "kind": rule_kind, **overridden},
+            "runner_up": None,
+            "guards": guarding.notes() if guarding is not None else [],
+        }
 
     def _assists(self, rule: Rule, facts: TicketFacts, lead: str, exclude: str | None) -> tuple[str, ...]:
         """The rule's assisting units for this ticket: resolved, without the lead, repeats or `exclude`."""
@@ -292,8 +402,8 @@ class RuleSet:
         the evidence route() already has: rules found by one word."""
         single = singles.get(ordinal) if singles else None
         found, place = (single[1], single[2]) if single is not None else self._evidence(ordinal, hits, title)
-        keys = self._shown[ordinal][0]
-        key = (ordinal, found, place, tuple(getattr(facts, k) for k in keys) if keys else ())
+        values = self._condition_values[ordinal]
+        key = (ordinal, found, place, values(facts) if values is not None else ())
         matched = self._matched_parts.get(key)
         if matched is None:
             matched = self._remember(self._matched_parts, key, self._matched(ordinal, facts, hits, title, total))
@@ -324,13 +434,15 @@ class RuleSet:
     def _evidence(self, ordinal: int, hits: set[str], title: str) -> tuple[frozenset[str], Any]:
         """The rule's keywords_any words found in the text, and where its found words are: whether the one found
         word is in the title, else the set of those in the title. With the rule, they decide its score."""
+        if self._no_words[ordinal]:
+            return _NO_WORDS, _NO_WORDS
         weights = self.weights[ordinal]
         found = weights.any_set.intersection(hits)
         words = found if not weights.all_values else (*(w for w, _, _ in weights.all_values), *found)
         if len(words) == 1:
             for word in words:
                 return found, word in title
-        return found, frozenset(w for w in words if w in title)
+        return found, frozenset(filter(title.__contains__, words))
 
     def _matched(
         self, ordinal: int, facts: TicketFacts, hits: set[str], title: str, total: float,
@@ -466,6 +578,7 @@ class RuleSet:
         return set(always).union(*lists)
 
 
+LEARNT_RULE_PREFIX = "learnt-"  # the rule id of a decision the corpus model made: learnt-<unit kind>
 _GATE_FLAGS = ("registered_by_town_centre", "answered_locally")
 _ASSIST_CACHE_SIZE = 4096
 _second = itemgetter(1)  # the word of an automaton match (end, word)
@@ -485,6 +598,15 @@ def _shown(rule: Rule, weights: RuleWeights) -> tuple[
     spelled = tuple(tuple(word for _, word in pairs) for pairs in origins)
     return tuple(key for key, _ in rule.fields), rule.signals, rule.keywords_all, origins, spelled
 _NO_SIGNALS: frozenset[str] = frozenset()
+_NO_WORDS: frozenset[str] = frozenset()
+_ABSENT = object()  # not among a route() call's single-word matches
+
+
+def _kind_of(unit: str) -> str:
+    """The kind of a unit code: town_centre for tc.*, else the part after the last dot (city.jxj, ruian.jxj)."""
+    if unit.startswith(TOWN_CENTRE_PREFIX):
+        return "town_centre"
+    return unit.rsplit(".", 1)[-1]
 
 
 def _as_bytes(text: str) -> str:

@@ -109,7 +109,7 @@ def evaluate_cases(
         misses.append(Miss(
             case_id=case.id, title=case.title, expected=case.lead, decided=decided,
             lead_unit=decision.lead_unit, rule_id=decision.rule_id,
-            score=decision.reasons["score"]["total"] if decision.matched else None,
+            score=_score(decision) if decision.matched else None,
             should_rule_id=should.rule.id if should else None, should_lead_unit=should.lead if should else None,
             should_score=should.score if should else None, file=case.file,
         ))
@@ -118,3 +118,11 @@ def evaluate_cases(
         confusion={kind: dict(sorted(row.items())) for kind, row in sorted(confusion.items())},
         misses=misses, ruleset_version=ruleset.version,
     )
+
+
+def _score(decision: Any) -> float | None:
+    """The winning rule's score, or the corpus model's confidence when the model decided."""
+    reasons = decision.reasons
+    if reasons.get("learnt"):
+        return reasons["learnt"]["confidence"]
+    return reasons["score"]["total"]

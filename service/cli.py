@@ -356,8 +356,17 @@ def rules_explain(
     if decision.matched:
         typer.echo(f"规则 rule {decision.rule_id}（优先级 priority {decision.priority}，{decision.rule_file}）-> "
                    f"主办 lead {decision.lead_unit}，协办 assisting {list(decision.assisting_units)}")
-        for line in _score_lines(decision.reasons):
-            typer.echo(line)
+        learnt = decision.reasons.get("learnt")
+        if learnt:
+            overridden = decision.reasons["overridden"]
+            typer.echo(f"语料模型 corpus model {learnt['model_version']}: {learnt['why']}")
+            typer.echo("  概率 probabilities: " + "，".join(f"{p['kind']} {p['p']:.2f}" for p in learnt["probabilities"]))
+            typer.echo("  依据 evidence: " + "、".join(f"{e['feature']} {e['weight']:g}" for e in learnt["evidence"]))
+            typer.echo(f"  被取代的规则 overridden rule {overridden['rule_id']} -> {overridden['lead_unit']}，"
+                       f"得分 {_score_text(overridden['score'])}")
+        else:
+            for line in _score_lines(decision.reasons):
+                typer.echo(line)
     else:
         typer.echo("没有规则命中 no rule matched: 工单转派单员 the ticket goes to pending_dispatch for a dispatcher")
     for note in decision.reasons.get("guards") or []:
@@ -427,6 +436,47 @@ def rules_evaluate(
         return
     for line in report.lines():
         typer.echo(line)
+
+
+@rules_app.command("cross-validate")
+def rules_cross_validate(
+    cases: Annotated[Optional[Path], typer.Argument(help="a case file or folder (default routing_rules/cases/dev)")] = None,
+    directory: Optional[Path] = None, as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Choose the corpus model's numbers (routing_rules/learnt.yaml) by cross-validation on labelled cases."""
+    from routing_rules import RuleSet
+    from routing_rules.cases import DEFAULT_CASES_DIR, CaseError, load_cases
+    from routing_rules.learnt import cross_validate, load_settings
+    from service.domain.reference import known_unit_codes, reference
+    from service.pipeline.route import rules_dir
+
+    path = cases or DEFAULT_CASES_DIR / "dev"
+    if "test" in path.resolve().parts:
+        typer.echo("error: the test split is never used to choose anything", err=True)
+        raise typer.Exit(1)
+    try:
+        loaded = load_cases(path)
+    except CaseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    ref = reference()
+    unit_kind = {u["code"]: u["kind"] for u in ref.files["units"].items}
+    town_county = {t["code"]: t["county"] for t in ref.files["towns"].items}
+    rs = RuleSet.load(directory or rules_dir(), known_units=known_unit_codes(), learnt=False)
+    result = cross_validate(rs, loaded, unit_kind, town_county, load_settings())
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    n = result["cases"]
+    typer.echo(f"{n} cases, {result['folds']} folds (case i held out in fold i mod {result['folds']})")
+    typer.echo(f"模型单独 model alone: {result['model_correct']}/{n} with alpha {result['alpha']:g}, "
+               f"prior_weight {result['prior_weight']:g}; temperature {result['temperature']:g} (log loss)")
+    typer.echo(f"只用规则 rules alone: {result['rules_alone_correct']}/{n}")
+    for row in result["by_threshold"]:
+        typer.echo(f"  threshold {row['threshold']:<5g} rules + model {row['correct']}/{n} "
+                   f"({row['correct'] / n:.1%}), decided by the model {row['decided_by_model']}")
+    typer.echo(f"chosen: alpha {result['alpha']:g}, prior_weight {result['prior_weight']:g}, "
+               f"temperature {result['temperature']:g}, threshold {result['threshold']:g}")
 
 
 @ops_app.command("recompute-deadlines")

@@ -74,27 +74,57 @@ def page(session: Session, query: Select, sort: str, cursor: str | None, limit: 
         key, ident, source = found.c.key, found.c.id, select(found.c.id, found.c.key)
     else:
         key, ident, source = _COLUMNS[name], Ticket.id, query
-
-    def later(col, value):
-        return col < value if descending else col > value
-
     if after is not None:
-        _, value, last_id = after
-        if value is not None:
-            ahead = later(tuple_(key, ident), tuple_(value, last_id))
-            source = source.where(or_(ahead, key.is_(None)) if name in _NULLABLE else ahead)
-        else:  # within the tickets without this deadline
-            source = source.where(and_(key.is_(None), later(ident, last_id)))
-
-    def order(k, i):
-        if name not in _NULLABLE:  # never NULL: the plain order, which the (key, id) index gives read either way
-            return [k.desc(), i.desc()] if descending else [k.asc(), i.asc()]
-        return [k.desc().nulls_last(), i.desc()] if descending else [k.asc().nulls_last(), i.asc()]
-
-    source = source.order_by(*order(key, ident)).limit(limit + 1)
+        source = source.where(_after(name, descending, key, ident, after))
+    source = source.order_by(*_order(name, descending, key, ident)).limit(limit + 1)
     if materialize:
         chosen = source.subquery()
-        source = select(Ticket).join(chosen, Ticket.id == chosen.c.id).order_by(*order(chosen.c.key, chosen.c.id))
-    rows = list(session.scalars(source))
+        source = select(Ticket).join(chosen, Ticket.id == chosen.c.id) \
+            .order_by(*_order(name, descending, chosen.c.key, chosen.c.id))
+    return _paged(sort, list(session.scalars(source)), limit)
+
+
+def page_within(session: Session, query: Select, sort: str, cursor: str | None, limit: int,
+                window: int) -> tuple[list[Ticket], str | None] | None:
+    """The page `page` gives, looked for among the next `window` tickets along the order only (read from the
+    order's (key, id) index, then each checked against the query): a bounded cost whatever the query. None when
+    those tickets hold less than a page (the query may match further on), or the order or cursor does not allow
+    it (a deadline order, whose unset keys no index holds; a cursor of the list's earlier form)."""
+    name, descending = sort.lstrip("-"), sort.startswith("-")
+    after = decode(cursor, sort) if cursor else None
+    if name in _NULLABLE or (after is not None and not after[0]):
+        return None
+    key, ident = _COLUMNS[name], Ticket.id
+    span = select(Ticket.id, key.label("key")).order_by(*_order(name, descending, key, ident))
+    if after is not None:
+        span = span.where(_after(name, descending, key, ident, after))
+    # Joined in the window's own order, which the plan keeps: each ticket is read and checked in turn, and the
+    # reading stops at a page.
+    span = span.limit(window).subquery("span")
+    rows = list(session.scalars(query.join(span, Ticket.id == span.c.id)
+                                .order_by(*_order(name, descending, span.c.key, span.c.id)).limit(limit + 1)))
+    return _paged(sort, rows, limit) if len(rows) > limit else None
+
+
+def _after(name: str, descending: bool, key, ident, after: tuple[bool, datetime | None, int]):
+    """The rows after the cursor's (key, id) in the order."""
+    _, value, last_id = after
+
+    def later(col, val):
+        return col < val if descending else col > val
+
+    if value is not None:
+        ahead = later(tuple_(key, ident), tuple_(value, last_id))
+        return or_(ahead, key.is_(None)) if name in _NULLABLE else ahead
+    return and_(key.is_(None), later(ident, last_id))  # within the tickets without this deadline
+
+
+def _order(name: str, descending: bool, key, ident) -> list:
+    if name not in _NULLABLE:  # never NULL: the plain order, which the (key, id) index gives read either way
+        return [key.desc(), ident.desc()] if descending else [key.asc(), ident.asc()]
+    return [key.desc().nulls_last(), ident.desc()] if descending else [key.asc().nulls_last(), ident.asc()]
+
+
+def _paged(sort: str, rows: list[Ticket], limit: int) -> tuple[list[Ticket], str | None]:
     next_cursor = encode(sort, rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor

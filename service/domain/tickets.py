@@ -168,11 +168,19 @@ def list_tickets(session: Session, flt: TicketFilter, user: User, *, cursor: str
     """What the user may see under the filter, in the order `sort` (newest received first by default), keyset-
     paginated (service.domain.sorting) so page 10,000 costs what page 1 does."""
     found = flt.search(user)
-    query = select(Ticket).where(visible_to(user), *flt.clauses(user, search=False))
+    beside = [c for c in (visible_to(user), *flt.clauses(user, search=False)) if c is not true()]
+    query = select(Ticket).where(*beside)
     if found is None:
         return sorting.page(session, query, sort, cursor, limit)
+    alone = _estimated_rows(session, select(Ticket).where(found))
     query = query.where(found)
-    return sorting.page(session, query, sort, cursor, limit, materialize=_few(session, query))
+    if alone >= COMMON * FEW_MATCHES:
+        # A common search (whatever the filters beside it): its page is looked for among the next WINDOW tickets
+        # along the order first, at a bounded cost; only when they hold less than a page is it planned as below.
+        if (walked := sorting.page_within(session, query, sort, cursor, limit, WINDOW)) is not None:
+            return walked
+    few = _few(session, query, None if beside else alone)
+    return sorting.page(session, query, sort, cursor, limit, materialize=few)
 
 
 # A search listing at most this many tickets is listed from its matches (read through the text index and sorted);
@@ -183,14 +191,17 @@ FEW_MATCHES = 10_000
 # word beside a filter is taken as if they were independent: too low a share here lets the walk meet a search
 # whose matches are far fewer than estimated, and read the whole index for them.)
 COMMON = 4
+# How many tickets along the order a common search's page is first looked for among (each read by its id and
+# checked): a few milliseconds, and a page of matches for a search that matches one ticket in a hundred there.
+WINDOW = 5_000
 
 
-def _few(session: Session, query: Select) -> bool:
+def _few(session: Session, query: Select, estimate: float | None = None) -> bool:
     """Whether a search lists at most FEW_MATCHES tickets, counting no further. The matches are read lazily from a
     materialized CTE, which the planner reads through the text index unless it expects a large share of the table
     (then a scan stops as soon as it has counted enough): whatever it guesses, a rare word costs its few matches.
-    A search the planner's statistics call common is not counted at all."""
-    if _estimated_rows(session, query) >= COMMON * FEW_MATCHES:
+    A search the planner's statistics call common is not counted at all. `estimate`: the planner's, when known."""
+    if (_estimated_rows(session, query) if estimate is None else estimate) >= COMMON * FEW_MATCHES:
         return False
     matches = query.with_only_columns(literal(1)).cte("matches").prefix_with("MATERIALIZED")
     counted = select(literal(1)).select_from(matches).limit(FEW_MATCHES + 1).subquery()

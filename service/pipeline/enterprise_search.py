@@ -2,7 +2,7 @@
 paged, fast on a city's enterprises (100,000 records, a million tickets).
 
 Rank 0 is the exact USCC or phone, 1 a name (folded) or USCC beginning with the text, 2 a name holding it or a phone
-ending with it; among equals the most recent contact first, then the newest record. A page is filled rank by rank,
+ending with it; among equals the most recent contact first (by its hour), then the newest record. A page is filled rank by rank,
 each read through indexes of its own and never more than the page needs: the exact ones by the USCC's unique index
 and the contacts' digits; beginnings by the pattern indexes of the folded names and of the USCCs (ranges, which
 stay indexable in a prepared statement); names holding the text by walking the records in contact order when it is
@@ -49,14 +49,15 @@ def encode_cursor(rank: int, last: datetime | None, enterprise_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[int, datetime | None, int]:
-    """(rank, last contact, id) a cursor points after; 422 naming `cursor` when it was not made by us."""
+    """(rank, last contact's hour in UTC, id) a cursor points after; 422 naming `cursor` when it was not made by
+    us."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, rest = raw.split(":", 1)
         rank, rest = rest.split(":", 1)
         last, enterprise_id = rest.rsplit(":", 1)
         out = (int(rank), datetime.fromisoformat(last) if last else None, int(enterprise_id))
-        if prefix != "e" or out[0] not in (0, 1, 2) or not is_id(out[2]) or (out[1] and out[1].tzinfo is None):
+        if prefix != "e" or out[0] not in (0, 1, 2) or not is_id(out[2]) or (out[1] and out[1].tzinfo is not None):
             raise ValueError
         return out
     except (ValueError, IndexError, binascii.Error, UnicodeDecodeError):
@@ -76,12 +77,14 @@ def _begins(column, prefix: str) -> ColumnElement[bool]:
     return and_(column.op("~>=~")(prefix), column.op("~<~")(_after(prefix)))
 
 
-_RECENT = (Enterprise.last_contact_at.desc().nulls_last(), Enterprise.id.desc())
+# The most recent contact first (by its hour, migration 0021), then the newest record.
+_RECENT = (Enterprise.contact_hour.desc().nulls_last(), Enterprise.id.desc())
 
 
 def _later(last: datetime | None, enterprise_id: int) -> ColumnElement[bool]:
-    """Records after (last, id) in the order last contact newest first and never last, then id newest first."""
-    at = Enterprise.last_contact_at
+    """Records after (last, id) in the order last contact's hour newest first and never last, then id newest
+    first."""
+    at = Enterprise.contact_hour
     if last is None:
         return and_(at.is_(None), Enterprise.id < enterprise_id)
     return or_(at < last, and_(at == last, Enterprise.id < enterprise_id), at.is_(None))
@@ -211,21 +214,21 @@ class _Ranks:
         all its records (at most PROBE; more, and the walk goes on through every record)."""
         others = _ids(self.others)
         eligible = [not_(self._first()), *where]
-        front = select(Enterprise.id, Enterprise.name_key, Enterprise.last_contact_at).where(*eligible) \
+        front = select(Enterprise.id, Enterprise.name_key, Enterprise.contact_hour).where(*eligible) \
             .order_by(*_RECENT).limit(WALK).subquery("front")
         found = list(self.session.scalars(
             select(front.c.id).where(or_(func.strpos(front.c.name_key, self.key) > 1, front.c.id == any_(others)))
-            .order_by(front.c.last_contact_at.desc().nulls_last(), front.c.id.desc()).limit(n)))
+            .order_by(front.c.contact_hour.desc().nulls_last(), front.c.id.desc()).limit(n)))
         if len(found) == n:
             return found
         # Rare: every eligible record holding it, through the name index, ordered here; too many, and the walk goes on.
         holding = and_(self.indexed, self.inside)
-        probe = select(Enterprise.id, Enterprise.last_contact_at).where(
+        probe = select(Enterprise.id, Enterprise.contact_hour).where(
             or_(holding, Enterprise.id == any_(others)) if self.others else holding, *eligible) \
             .limit(PROBE + 1).cte("probe")
         rows = self.session.execute(
             select(probe.c.id, select(func.count()).select_from(probe).scalar_subquery())
-            .order_by(probe.c.last_contact_at.desc().nulls_last(), probe.c.id.desc()).limit(n)).all()
+            .order_by(probe.c.contact_hour.desc().nulls_last(), probe.c.id.desc()).limit(n)).all()
         if not rows or rows[0][1] <= PROBE:
             return [r[0] for r in rows]
         query = select(Enterprise.id).where(or_(self.inside, Enterprise.id == any_(others)), *eligible)
@@ -241,4 +244,4 @@ def _paged(rows: list[tuple[Enterprise, int]], limit: int) -> tuple[list[tuple[E
     if len(rows) <= limit:
         return rows, None
     last, rank = rows[limit - 1]
-    return rows[:limit], encode_cursor(rank, last.last_contact_at, last.id)
+    return rows[:limit], encode_cursor(rank, last.contact_hour, last.id)

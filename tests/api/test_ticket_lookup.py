@@ -84,14 +84,17 @@ def test_q_finds_the_number_exact_or_by_its_beginning(client, people, two, searc
     assert sorted(ids(client, people["op"], q=power["number"][:common])) == sorted([power["id"], jobs["id"]])
 
 
-@pytest.fixture(params=["few", "many", "common"])
+@pytest.fixture(params=["few", "many", "common", "common, short window"])
 def searched(request, monkeypatch):
     """A search is listed from its matches when they are few, along the list's order when many (counted, or called
-    common by the planner's estimate without counting): the same answers."""
+    common by the planner's estimate without counting; a common one first among the next WINDOW tickets, and as
+    the others when those hold less than a page): the same answers."""
     if request.param == "many":
         monkeypatch.setattr(domain_tickets, "FEW_MATCHES", 0)
-    if request.param == "common":
+    if request.param.startswith("common"):
         monkeypatch.setattr(domain_tickets, "COMMON", 0)
+    if request.param == "common, short window":
+        monkeypatch.setattr(domain_tickets, "WINDOW", 3)
     return request.param
 
 

@@ -1,0 +1,446 @@
+"""The corpus model: a second opinion the engine takes only where the rules' evidence is weak.
+
+A multinomial naive Bayes over a ticket's words (every two adjacent characters of the lower-cased text that are
+both CJK characters, letters or digits; title words counted TITLE_WEIGHT times) and three field features (request type, category, channel), built when the rule set is loaded
+from files in the repository only: the labelled cases of the corpus's dev split (routing_rules/cases/dev) and each
+unit kind's name and remit (models/reference/unit_kinds.yaml), which counts as `prior_weight` cases of its kind.
+Training is counting in file order, so the same files always give the same model; the files' digest is part of
+the rule-set version. The test split is never read.
+
+The engine asks it only when the winning rule's evidence is weak (see `weak`): the rule matched on no keyword at
+all (a catch-all by category or channel) or on a single keyword found only in the description, a word that may
+be mentioned in passing. If the model then gives another unit kind a probability of at least `threshold`, that
+kind leads, and the decision's reasons name the model, its probabilities, the words that weighed most and the
+rule it overrode. Everything else stays with the rules. The numbers in learnt.yaml (smoothing, the remit weight,
+temperature, threshold) are chosen by cross-validation on dev (`hotline rules cross-validate`).
+
+This is not the suggestion model of service/pipeline/suggest.py, which also learns from dispatchers' corrections
+and only ever suggests and flags; this one is fixed by the repository, so routing is reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from operator import add
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_LEARNT_FILE = Path(__file__).resolve().parent / "learnt.yaml"
+TITLE_WEIGHT = 2
+EVIDENCE_SHOWN = 6
+_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff0-9a-z]{2}")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FIELDS_SEEN = 4096  # remembered field combinations (see CorpusModel._field_lifts)
+_BOUND_MARGIN = 1e-9  # in confident(): keeps the bound clear of the rounding of exp() and of the sum
+
+
+class LearntError(Exception):
+    """The model's settings or source files cannot be used."""
+
+
+def pairs(text: str) -> Counter[str]:
+    """Every two adjacent characters of the lower-cased text, counted (built in C: scoring a ticket is mostly
+    this). Pairs with punctuation or spaces are counted too but are never features (see words())."""
+    text = (text or "").lower()
+    return Counter(map(add, text, text[1:]))
+
+
+def words(text: str) -> Counter[str]:
+    """The model's words of a text, counted: pairs of adjacent CJK characters, letters or digits."""
+    return Counter({w: n for w, n in pairs(text).items() if _WORD.fullmatch(w)})
+
+
+def fields_of(request_type: str | None, category: str | None, channel: str | None) -> list[str]:
+    """One feature per known field; they hold '=', which no word has."""
+    return [f"{name}={value}" for name, value in (("rt", request_type), ("cat", category), ("ch", channel)) if value]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A labelled text: title, description, fields and the unit kind that should lead."""
+
+    title: str
+    description: str
+    request_type: str | None
+    category: str | None
+    channel: str | None
+    kind: str
+
+    def features(self) -> dict[str, float]:
+        return features(self.title, self.description, self.request_type, self.category, self.channel)
+
+
+def features(title: str, description: str, request_type: str | None = None, category: str | None = None,
+             channel: str | None = None) -> dict[str, float]:
+    """Feature counts of a ticket (title words count TITLE_WEIGHT)."""
+    out: dict[str, float] = {}
+    for word, n in words(title).items():
+        out[word] = out.get(word, 0) + TITLE_WEIGHT * n
+    for word, n in words(description).items():
+        out[word] = out.get(word, 0) + n
+    for feature in fields_of(request_type, category, channel):
+        out[feature] = out.get(feature, 0) + 1
+    return out
+
+
+class CorpusModel:
+    """Naive Bayes over feature counts. Scoring adds, per feature of the ticket that training saw, that feature's
+    lift for the kinds it was seen with; features never seen are left out."""
+
+    def __init__(self, kinds: Sequence[str], docs: Sequence[float], counts: Sequence[dict[str, float]],
+                 alpha: float, temperature: float, max_kinds: int | None = None) -> None:
+        self.kinds = tuple(kinds)
+        self.alpha = alpha
+        self.temperature = temperature
+        vocabulary = {f for per_kind in counts for f in per_kind}
+        size = max(len(vocabulary), 1)
+        total_docs = sum(docs)
+        self._base = [math.log(d / total_docs) for d in docs]
+        self._unseen = [math.log(alpha / (sum(c.values()) + alpha * size)) for c in counts]
+        lifts: dict[str, list[tuple[int, float]]] = {}
+        for index, per_kind in enumerate(counts):
+            for feature, n in per_kind.items():
+                lifts.setdefault(feature, []).append((index, math.log((n + alpha) / alpha)))
+        # A word seen with more than max_kinds kinds (我们, 企业, 怎么, ...) tells little and would cost the most
+        # to score (it is in nearly every ticket): it is left out. Field features are kept.
+        self._lifts = {f: tuple(found) for f, found in lifts.items()
+                       if max_kinds is None or len(found) <= max_kinds or "=" in f}
+        self._index = {kind: i for i, kind in enumerate(self.kinds)}
+        self._fields_seen: dict[tuple[str | None, str | None, str | None], tuple[tuple[tuple[int, float], ...], ...]] = {}
+
+    @classmethod
+    def fit(cls, examples: Sequence[Example], weights: Sequence[float], alpha: float,
+            temperature: float, feats: Sequence[dict[str, float]] | None = None,
+            max_kinds: int | None = None) -> CorpusModel:
+        """Count the examples in order (deterministic)."""
+        feats = feats if feats is not None else [e.features() for e in examples]
+        kinds = sorted({e.kind for e in examples})
+        at = {k: i for i, k in enumerate(kinds)}
+        docs = [0.0] * len(kinds)
+        counts: list[dict[str, float]] = [{} for _ in kinds]
+        for example, f, weight in zip(examples, feats, weights):
+            i = at[example.kind]
+            docs[i] += weight
+            per_kind = counts[i]
+            for feature, n in f.items():
+                per_kind[feature] = per_kind.get(feature, 0) + n * weight
+        return cls(kinds, docs, counts, alpha, temperature, max_kinds)
+
+    def scores(self, feats: dict[str, float]) -> list[float]:
+        """Log joint score per kind (in self.kinds order)."""
+        total = list(self._base)
+        lifts = self._lifts
+        known = 0.0
+        for feature, n in feats.items():
+            pairs = lifts.get(feature)
+            if pairs is not None:
+                known += n
+                for i, lift in pairs:
+                    total[i] += n * lift
+        if known:
+            total = [t + known * u for t, u in zip(total, self._unseen)]
+        return total
+
+    def ticket_scores(self, title: str, description: str, request_type: str | None, category: str | None,
+                      channel: str | None, *, lowered: bool = False) -> list[float]:
+        """scores() of a ticket, reading its words without building a feature table first. `lowered`: the texts
+        are lower-cased already (the engine has them so).
+
+        Only the text's pairs that are features are counted, in C (filter and Counter), so the loop in Python runs
+        over the ticket's known words alone; they are added in the order of their first appearance, title first,
+        as they always were, so the sums are the same to the last bit."""
+        if not lowered:
+            title, description = (title or "").lower(), (description or "").lower()
+        total = self._base.copy()
+        lifts = self._lifts
+        known = 0.0
+        for weight, text in ((TITLE_WEIGHT, title), (1, description)):
+            for word, n in self._known_pairs(text).items():
+                n *= weight
+                known += n
+                if n == 1:  # the usual case: 1 * lift is lift
+                    for i, lift in lifts[word]:
+                        total[i] += lift
+                else:
+                    for i, lift in lifts[word]:
+                        total[i] += n * lift
+        for found in self._field_lifts(request_type, category, channel):
+            known += 1
+            for i, lift in found:
+                total[i] += lift
+        if known:
+            total = [t + known * u for t, u in zip(total, self._unseen)]
+        return total
+
+    def _known_pairs(self, text: str) -> Counter[str]:
+        """The lower-cased text's pairs of adjacent characters that are features, counted, in order of appearance
+        (pairs(text) filtered by the features). Pairing, filtering and counting all run in C; the table of
+        features is the only large thing read, once per pair. (An automaton of the features would read more
+        memory per character than one look-up per pair once its nodes have left the processor's caches, as they
+        have by the time of a consultation, every few dozen tickets.)"""
+        return Counter(filter(self._lifts.__contains__, map(add, text, text[1:])))
+
+    def _field_lifts(self, request_type: str | None, category: str | None,
+                     channel: str | None) -> tuple[tuple[tuple[int, float], ...], ...]:
+        """The lifts of a ticket's known field features, remembered per (request type, category, channel): the
+        fields take values from short code lists."""
+        key = (request_type, category, channel)
+        found = self._fields_seen.get(key)
+        if found is None:
+            lifts = self._lifts
+            found = tuple(lifts[f] for f in fields_of(request_type, category, channel) if f in lifts)
+            if len(self._fields_seen) >= _FIELDS_SEEN:
+                self._fields_seen.clear()
+            self._fields_seen[key] = found
+        return found
+
+    def ticket_features(self, title: str, description: str, request_type: str | None, category: str | None,
+                        channel: str | None) -> dict[str, float]:
+        """features() of a ticket (lower-cased texts) restricted to the features the model knows, in the same
+        order: all that evidence() weighs."""
+        out: dict[str, float] = {}
+        for weight, text in ((TITLE_WEIGHT, title), (1, description)):
+            for word, n in self._known_pairs(text).items():
+                out[word] = out.get(word, 0) + weight * n
+        for feature in fields_of(request_type, category, channel):
+            if feature in self._lifts:
+                out[feature] = out.get(feature, 0) + 1
+        return out
+
+    def top(self, scores: list[float]) -> tuple[str, float]:
+        """The most likely kind (the first code among equals, as in probabilities()) and its probability."""
+        best = max(scores)
+        at = scores.index(best)
+        t = self.temperature
+        return self.kinds[at], 1.0 / sum(math.exp((s - best) / t) for s in scores)
+
+    def confident(self, scores: list[float], threshold: float, other_than: str | None) -> tuple[str, float] | None:
+        """top() when its kind is not `other_than` and its probability is at least `threshold`, else None; the
+        probability is computed only when it can reach the threshold. One other kind within
+        temperature x log(1 / threshold - 1) of the best already keeps the best's probability below the threshold
+        (a margin keeps rounding out of it); otherwise the probability is top()'s, to the last bit."""
+        best = max(scores)
+        kind = self.kinds[scores.index(best)]
+        if kind == other_than:
+            return None
+        t = self.temperature
+        if threshold < 1.0 and len(scores) > 1:
+            second = sorted(scores)[-2]
+            if second - best > t * (math.log(1.0 / threshold - 1.0) + _BOUND_MARGIN):
+                return None
+        confidence = 1.0 / sum(math.exp((s - best) / t) for s in scores)
+        return (kind, confidence) if confidence >= threshold else None
+
+    def probabilities(self, scores: list[float], temperature: float | None = None) -> list[tuple[str, float]]:
+        """(kind, probability) for every kind, most likely first (ties by code)."""
+        t = temperature if temperature is not None else self.temperature
+        top = max(scores)
+        exp = [math.exp((s - top) / t) for s in scores]
+        total = sum(exp)
+        return sorted(((k, e / total) for k, e in zip(self.kinds, exp)), key=lambda kv: (-kv[1], kv[0]))
+
+    def evidence(self, feats: dict[str, float], kind: str, against: str | None) -> list[dict[str, Any]]:
+        """The features that weighed most for `kind` over `against` (the overridden rule's kind), strongest first."""
+        i, j = self._index.get(kind), self._index.get(against) if against else None
+        if i is None:
+            return []
+        shown = []
+        for feature, n in feats.items():
+            pairs = dict(self._lifts.get(feature, ()))
+            gain = n * (pairs.get(i, 0.0) - (pairs.get(j, 0.0) if j is not None else 0.0))
+            if gain > 0:
+                shown.append((-gain, feature))
+        return [{"feature": f, "weight": round(-g, 2)} for g, f in sorted(shown)[:EVIDENCE_SHOWN]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """learnt.yaml: where the model's examples come from and the numbers chosen by cross-validation."""
+
+    enabled: bool
+    corpus: Path
+    remits: Path
+    alpha: float
+    prior_weight: float
+    temperature: float
+    threshold: float
+    max_kinds: int
+    digest: str
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read learnt.yaml (paths in it are relative to its folder)."""
+    path = Path(path) if path is not None else DEFAULT_LEARNT_FILE
+    try:
+        data = path.read_bytes()
+        raw = yaml.load(data, Loader=_LOADER)
+    except (OSError, yaml.YAMLError) as exc:
+        raise LearntError(f"{path}: cannot read the corpus model settings: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise LearntError(f"{path}: expected a mapping")
+    known = {"enabled", "corpus", "remits", "alpha", "prior_weight", "temperature", "threshold", "max_kinds"}
+    unknown = sorted(set(raw) - known)
+    missing = sorted(known - set(raw))
+    if unknown or missing:
+        raise LearntError(f"{path}: unknown keys {unknown}, missing keys {missing}")
+    if not isinstance(raw["enabled"], bool):
+        raise LearntError(f"{path}: enabled must be true or false")
+    for key in ("alpha", "prior_weight", "temperature"):
+        if type(raw[key]) not in (int, float) or not raw[key] > 0:
+            raise LearntError(f"{path}: {key} must be a positive number")
+    if type(raw["threshold"]) not in (int, float) or not 0 < raw["threshold"] <= 1:
+        raise LearntError(f"{path}: threshold must be a number in (0, 1]")
+    if type(raw["max_kinds"]) is not int or raw["max_kinds"] < 1:
+        raise LearntError(f"{path}: max_kinds must be a positive integer")
+    base = path.resolve().parent
+    return Settings(raw["enabled"], (base / raw["corpus"]).resolve(), (base / raw["remits"]).resolve(),
+                    float(raw["alpha"]), float(raw["prior_weight"]), float(raw["temperature"]),
+                    float(raw["threshold"]), raw["max_kinds"], hashlib.sha256(data).hexdigest())
+
+
+def corpus_examples(directory: Path) -> list[Example]:
+    """The labelled cases of a corpus folder, in file and case order."""
+    from .cases import load_cases
+
+    return [Example(c.title, c.description, c.request_type, c.category, c.channel, c.lead)
+            for c in load_cases(directory)]
+
+
+def remit_examples(path: Path, kinds: Iterable[str] | None = None) -> list[Example]:
+    """One example per unit kind: its name and remit (unit_kinds.yaml); only `kinds`, when given."""
+    try:
+        items = yaml.load(path.read_bytes(), Loader=_LOADER)["items"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise LearntError(f"{path}: cannot read unit kinds: {exc}") from exc
+    wanted = set(kinds) if kinds is not None else None
+    return [Example(item.get("label") or "", "，".join(item.get("remit") or []), None, None, None, item["code"])
+            for item in items if wanted is None or item["code"] in wanted]
+
+
+def source_digest(settings: Settings) -> str:
+    """Digest of everything the model is built from: the settings, every corpus file, the remits."""
+    digest = hashlib.sha256(settings.digest.encode())
+    for path in sorted(settings.corpus.glob("*.y*ml")):
+        data = path.read_bytes()
+        digest.update(f"{path.name}\0{len(data)}\0".encode() + data)
+    digest.update(settings.remits.read_bytes())
+    return digest.hexdigest()
+
+
+def build(settings: Settings, examples: Sequence[Example], prior: Sequence[Example]) -> CorpusModel:
+    """The model of the examples (weight 1) and the remits (weight prior_weight)."""
+    return CorpusModel.fit([*prior, *examples], [settings.prior_weight] * len(prior) + [1.0] * len(examples),
+                           settings.alpha, settings.temperature, max_kinds=settings.max_kinds)
+
+
+@dataclass(frozen=True)
+class Learnt:
+    """The built model with its settings and a digest of its sources (part of the rule-set version)."""
+
+    model: CorpusModel
+    threshold: float
+    version: str
+    examples: int
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Learnt | None:
+        """Build the model learnt.yaml describes; None when it is disabled."""
+        settings = load_settings(path)
+        if not settings.enabled:
+            return None
+        try:
+            examples = corpus_examples(settings.corpus)
+        except Exception as exc:  # a CaseError names every broken case
+            raise LearntError(f"corpus {settings.corpus}: {exc}") from exc
+        prior = remit_examples(settings.remits)
+        model = build(settings, examples, prior)
+        return cls(model, settings.threshold, source_digest(settings)[:12], len(examples))
+
+
+def weak(found: int, in_title: bool) -> bool:
+    """Whether a winning rule's evidence is weak: no keyword at all, or one keyword found only in the description."""
+    return found == 0 or (found == 1 and not in_title)
+
+
+ALPHAS = (0.05, 0.1, 0.3, 1.0)
+PRIOR_WEIGHTS = (1.0, 3.0, 10.0, 30.0)
+TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+FOLDS = 5
+
+
+def cross_validate(rules: Any, cases: Sequence[Any], unit_kind: dict[str, str], town_county: dict[str, str],
+                   settings: Settings, folds: int = FOLDS) -> dict[str, Any]:
+    """Choose the model's numbers on labelled cases (the dev split), deterministically: case i is held out in
+    fold i mod `folds`, and the model of the other folds (and the remits) judges it. The smoothing and the remits'
+    weight are chosen by the held-out model's accuracy, the temperature by its log loss, and the threshold by the
+    accuracy of the rules with the model, routed by the engine itself (`rules`, a RuleSet, gets each fold's model
+    in turn). Ties go to the first value listed (for the threshold: the highest, the least the model decides)."""
+    examples = [Example(c.title, c.description, c.request_type, c.category, c.channel, c.lead) for c in cases]
+    prior = remit_examples(settings.remits)
+    feats = [e.features() for e in examples]
+    prior_feats = [e.features() for e in prior]
+    held_out = [[i for i in range(len(cases)) if i % folds == f] for f in range(folds)]
+
+    def fold_model(f: int, alpha: float, prior_weight: float, temperature: float) -> CorpusModel:
+        keep = [i for i in range(len(cases)) if i % folds != f]
+        return CorpusModel.fit([*prior, *(examples[i] for i in keep)],
+                               [prior_weight] * len(prior) + [1.0] * len(keep), alpha, temperature,
+                               [*prior_feats, *(feats[i] for i in keep)], settings.max_kinds)
+
+    grid = []
+    for prior_weight in PRIOR_WEIGHTS:
+        for alpha in ALPHAS:
+            scored: list[tuple[str, list[float], tuple[str, ...]]] = []
+            for f in range(folds):
+                model = fold_model(f, alpha, prior_weight, 1.0)
+                scored.extend((examples[i].kind, model.scores(feats[i]), model.kinds) for i in held_out[f])
+            right = sum(kinds[max(range(len(s)), key=s.__getitem__)] == kind for kind, s, kinds in scored)
+            grid.append((right, alpha, prior_weight, scored))
+    best = max(grid, key=lambda g: g[0])  # max keeps the first of equals
+    right, alpha, prior_weight, scored = best
+
+    def loss(t: float) -> float:
+        total = 0.0
+        for kind, s, kinds in scored:
+            top = max(s)
+            exp = [math.exp((v - top) / t) for v in s]
+            p = exp[kinds.index(kind)] / sum(exp) if kind in kinds else 0.0
+            total -= math.log(max(p, 1e-12))
+        return total
+
+    temperature = min(TEMPERATURES, key=loss)
+    models = [fold_model(f, alpha, prior_weight, temperature) for f in range(folds)]
+    saved = rules.learnt
+    by_threshold = []
+    try:
+        plain = [0] * len(cases)
+        rules.learnt = None
+        for i, case in enumerate(cases):
+            decision = rules.route(case.facts(town_county))
+            plain[i] = unit_kind.get(decision.lead_unit) == case.lead if decision.lead_unit else False
+        for threshold in sorted(THRESHOLDS, reverse=True):
+            correct = learnt_decided = 0
+            for f in range(folds):
+                rules.learnt = Learnt(models[f], threshold, "cv", len(cases) - len(held_out[f]))
+                for i in held_out[f]:
+                    decision = rules.route(cases[i].facts(town_county))
+                    learnt_decided += bool(decision.rule_id and decision.rule_id.startswith("learnt-"))
+                    correct += bool(decision.lead_unit) and unit_kind.get(decision.lead_unit) == cases[i].lead
+            by_threshold.append({"threshold": threshold, "correct": correct, "decided_by_model": learnt_decided})
+    finally:
+        rules.learnt = saved
+    chosen = max(by_threshold, key=lambda r: r["correct"])
+    return {
+        "cases": len(cases), "folds": folds,
+        "model_accuracy": [{"alpha": a, "prior_weight": w, "correct": r} for r, a, w, _ in grid],
+        "alpha": alpha, "prior_weight": prior_weight, "model_correct": right, "temperature": temperature,
+        "rules_alone_correct": sum(plain), "by_threshold": by_threshold, "threshold": chosen["threshold"],
+    }
