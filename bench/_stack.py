@@ -819,6 +819,7 @@ class Stack:
 
     Use as a context manager: `with Stack("intake") as stack: ...`. With redis=False no Redis is started or
     used. copy_database / drop_database make and remove file copies of the database (dropped on close() too).
+    With HOTLINE_BENCH_KEEP_LOGS set, the run's directory (the API's and workers' logs) is left in place.
     """
 
     def __init__(self, name: str, *, redis: bool = True):
