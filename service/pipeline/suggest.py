@@ -33,6 +33,8 @@ from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from models import EventKind, RoutingModel, RoutingSuggestion, Ticket, TicketEvent, TicketStatus
+from routing_rules import learnt
+from routing_rules.learnt import Example  # a labelled problem: what the ticket says, the kind that should lead it
 from service.config import get_settings
 from service.domain.reference import reference
 from service.domain.textsearch import tokens
@@ -50,18 +52,6 @@ CV_MAX_EXAMPLES = 3000        # cross-validation reads an evenly spaced sample o
 DEFAULT_TEMPERATURE = 8.0     # too few examples to cross-validate
 LABELLING_EVENTS = (EventKind.DISPATCHED, EventKind.TRANSFERRED, EventKind.REFUSAL_APPROVED)
 CORPUS_DEV = Path(__file__).resolve().parents[2] / "routing_rules" / "cases" / "dev"
-
-
-@dataclass(frozen=True)
-class Example:
-    """A labelled problem: what the ticket says and the unit kind that should lead it."""
-
-    title: str
-    description: str
-    request_type: str | None
-    category: str | None
-    channel: str | None
-    kind: str
 
 
 def features(title: str, description: str, request_type: str | None = None, category: str | None = None,
@@ -281,14 +271,13 @@ def event_examples(uow: UnitOfWork, limit: int | None = None) -> list[Example]:
 
 def corpus_examples(path: Path = CORPUS_DEV) -> list[Example]:
     """The labelled cases of the corpus's dev split (none when it cannot be read)."""
-    from routing_rules.cases import CaseError, load_cases
+    from routing_rules.cases import CaseError
 
     try:
-        cases = load_cases(path)
+        return learnt.corpus_examples(path)
     except CaseError as exc:
         log.warning("routing corpus not used for training: %s", exc)
         return []
-    return [Example(c.title, c.description, c.request_type, c.category, c.channel, c.lead) for c in cases]
 
 
 def remit_examples() -> list[Example]:
