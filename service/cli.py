@@ -409,17 +409,11 @@ def _score_lines(reasons: dict) -> list[str]:
     return lines
 
 
-@rules_app.command("evaluate")
-def rules_evaluate(
-    cases: Annotated[Optional[Path], typer.Argument(help="a case file or folder (default routing_rules/cases/dev)")] = None,
-    directory: Optional[Path] = None, as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Route labelled cases: accuracy, hand-dispatch share, confusion table by unit kind, and every miss."""
-    from routing_rules import RuleSet
+def _labelled_cases(cases: Path | None) -> tuple[list, dict[str, str], dict[str, str]]:
+    """The labelled cases of a file or folder (default the dev split), with each unit's kind and each town's
+    county; exit 1 naming the problem when the cases cannot be read."""
     from routing_rules.cases import DEFAULT_CASES_DIR, CaseError, load_cases
-    from routing_rules.measure import evaluate_cases
-    from service.domain.reference import known_unit_codes, reference
-    from service.pipeline.route import rules_dir
+    from service.domain.reference import reference
 
     try:
         loaded = load_cases(cases or DEFAULT_CASES_DIR / "dev")
@@ -427,8 +421,22 @@ def rules_evaluate(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     ref = reference()
-    unit_kind = {u["code"]: u["kind"] for u in ref.files["units"].items}
-    town_county = {t["code"]: t["county"] for t in ref.files["towns"].items}
+    return (loaded, {u["code"]: u["kind"] for u in ref.files["units"].items},
+            {t["code"]: t["county"] for t in ref.files["towns"].items})
+
+
+@rules_app.command("evaluate")
+def rules_evaluate(
+    cases: Annotated[Optional[Path], typer.Argument(help="a case file or folder (default routing_rules/cases/dev)")] = None,
+    directory: Optional[Path] = None, as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Route labelled cases: accuracy, hand-dispatch share, confusion table by unit kind, and every miss."""
+    from routing_rules import RuleSet
+    from routing_rules.measure import evaluate_cases
+    from service.domain.reference import known_unit_codes
+    from service.pipeline.route import rules_dir
+
+    loaded, unit_kind, town_county = _labelled_cases(cases)
     rs = RuleSet.load(directory or rules_dir(), known_units=known_unit_codes())
     report = evaluate_cases(rs, loaded, unit_kind, town_county)
     if as_json:
@@ -445,23 +453,15 @@ def rules_cross_validate(
 ) -> None:
     """Choose the corpus model's numbers (routing_rules/learnt.yaml) by cross-validation on labelled cases."""
     from routing_rules import RuleSet
-    from routing_rules.cases import DEFAULT_CASES_DIR, CaseError, load_cases
+    from routing_rules.cases import DEFAULT_CASES_DIR
     from routing_rules.learnt import cross_validate, load_settings
-    from service.domain.reference import known_unit_codes, reference
+    from service.domain.reference import known_unit_codes
     from service.pipeline.route import rules_dir
 
-    path = cases or DEFAULT_CASES_DIR / "dev"
-    if "test" in path.resolve().parts:
+    if "test" in (cases or DEFAULT_CASES_DIR / "dev").resolve().parts:
         typer.echo("error: the test split is never used to choose anything", err=True)
         raise typer.Exit(1)
-    try:
-        loaded = load_cases(path)
-    except CaseError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    ref = reference()
-    unit_kind = {u["code"]: u["kind"] for u in ref.files["units"].items}
-    town_county = {t["code"]: t["county"] for t in ref.files["towns"].items}
+    loaded, unit_kind, town_county = _labelled_cases(cases)
     rs = RuleSet.load(directory or rules_dir(), known_units=known_unit_codes(), learnt=False)
     result = cross_validate(rs, loaded, unit_kind, town_county, load_settings())
     if as_json:
