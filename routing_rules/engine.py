@@ -2,8 +2,9 @@
 
 Among the rules whose conditions hold, the best evidence wins (see scoring.py); guards keep a complaint
 against a town government away from that town's centre and keep what a centre answered on the spot with it.
-Where the winner's evidence is weak (no keyword, or one keyword found only in the description), the corpus model
-(learnt.py) may give the lead to another unit kind it is confident of; the decision's reasons then say so.
+Where the winner's evidence is weak (no keyword, or one keyword found only in the description), or on every ticket
+a rule routes when learnt.yaml says `consult: always`, the corpus model (learnt.py) may give the lead to another
+unit kind it is confident of; the decision's reasons then say so.
 """
 
 from __future__ import annotations
@@ -185,6 +186,10 @@ class RuleSet:
                 place = word in title
                 for ordinal, in_title, in_description in posting:
                     found[ordinal] = None if ordinal in found else (in_title if place else in_description)
+        if not self._excluded_by.isdisjoint(hits):  # a listed rule whose exclusion is found does not hold
+            for ordinal, none_words in self._excluding.items():
+                if ordinal in found and not none_words.isdisjoint(hits):
+                    del found[ordinal]
         weights = self.weights
         ranked = []
         for ordinal, single in found.items():
@@ -280,7 +285,8 @@ class RuleSet:
         # lead it, and it is the rule's lead already.
         if self.learnt is not None and (guarding is None or not guarding.stay_local):
             # Weak evidence (learnt.weak): no keyword found, or one found only in the description. Checked here,
-            # inline, because every decision pays for it; the model itself runs only for weak ones.
+            # inline, because every decision pays for it; the model runs for weak ones, or for every one
+            # (learnt.yaml consult: always).
             single = singles.get(ordinal, _ABSENT) if singles is not None else _ABSENT
             if single is _ABSENT:
                 words = self.weights[ordinal].any_set.intersection(hits)
@@ -290,8 +296,11 @@ class RuleSet:
             else:
                 count = 1
                 weak_evidence = single is not None and not single[2]
-            if weak_evidence:
-                learnt = self._second_opinion(first, runner, facts, hits, title, text, guarding, singles, count)
+            if weak_evidence or self.learnt.always:
+                if single is None:  # found by several words: counted for the reasons
+                    count = self._all_counts[ordinal] + len(self.weights[ordinal].any_set.intersection(hits))
+                learnt = self._second_opinion(first, runner, facts, hits, title, text, guarding, singles, count,
+                                              weak_evidence)
                 if learnt is not None:
                     return learnt
         decided, rule = self._decided[ordinal]
@@ -309,7 +318,7 @@ class RuleSet:
     def _second_opinion(
         self, first: tuple[float, int, str], runner: tuple[float, int, str] | None, facts: TicketFacts,
         hits: set[str], title: str, text: str, guarding: _Guarding | None,
-        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int,
+        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int, weak: bool = True,
     ) -> Decision | None:
         """The corpus model's decision for a ticket whose winning rule's evidence is weak (`found`: the keywords the
         rule found, 0 or 1 in the description), when the model is confident of another unit kind that may lead the
@@ -341,13 +350,13 @@ class RuleSet:
                   "ruleset_version": self.version}
         return Decision.deferred(fields, partial(
             self._learnt_reasons, kind, confidence, scores, rule_kind, first, runner, facts, hits, title,
-            description, guarding, singles, found))
+            description, guarding, singles, found, weak))
 
     def _learnt_reasons(
         self, kind: str, confidence: float, scores: list[float], rule_kind: str,
         first: tuple[float, int, str], runner: tuple[float, int, str] | None, facts: TicketFacts, hits: set[str],
         title: str, description: str, guarding: _Guarding | None,
-        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int,
+        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int, weak: bool = True,
     ) -> dict[str, Any]:
         """Why the corpus model led: its confidence against the threshold, the words that weighed most for its
         kind over the rule's, and the rule it overrode with that rule's own reasons (score and runner-up)."""
@@ -356,7 +365,8 @@ class RuleSet:
         rule_id, rule_file, priority = self._named[ordinal]
         overridden = self._reasons(ordinal, total, runner, facts, hits, title, guarding, singles)
         probabilities = learnt.model.probabilities(scores)
-        weakness = "规则未命中任何关键词" if found == 0 else "规则只命中一个关键词，且只出现在描述中"
+        weakness = ("规则未命中任何关键词" if found == 0 else "规则只命中一个关键词，且只出现在描述中") if weak \
+            else "规则命中了关键词，但这些词可能只是顺带提到"
         feats = learnt.model.ticket_features(title, description, facts.request_type, facts.category, facts.channel)
         return {
             "conditions": {},
@@ -495,10 +505,14 @@ class RuleSet:
         keywordless: list[tuple[int, tuple[Any, ...] | None, tuple[Any, ...] | None]] = []
         words: set[str] = set()
         postings: dict[str, list[tuple[int, tuple[float, frozenset[str], bool], tuple[float, frozenset[str], bool]]]] = {}
+        excluding: dict[int, frozenset[str]] = {}
         for ordinal, rule in enumerate(self.rules):
             words.update(rule.keywords)
-            if rule.any_lower and not (rule.field_sets or rule.signal_set or rule.all_lower or rule.none_lower):
-                # Holds as soon as one of its words is found: listed under each word with that word's value.
+            if rule.any_lower and not (rule.field_sets or rule.signal_set or rule.all_lower):
+                # Holds as soon as one of its words is found (and none of its exclusions, checked in route()):
+                # listed under each word with that word's value.
+                if rule.none_lower:
+                    excluding[ordinal] = frozenset(rule.none_lower)
                 rule_weights = self.weights[ordinal]
                 for word, in_title, in_description in rule_weights.any_values:
                     # Negated, as ranked: the score when this word is the only one found (see scoring.score).
@@ -526,6 +540,8 @@ class RuleSet:
         self._words = frozenset(words | self.guards.words)
         self._triggers = {word: tuple(ordinals) for word, ordinals in triggers.items()}
         self._postings = {word: tuple(entries) for word, entries in postings.items()}
+        self._excluding = excluding
+        self._excluded_by = frozenset(word for words_ in excluding.values() for word in words_)
         self._gated = {key: tuple(ordinals) for key, ordinals in gated.items()}
         # Per (category, channel) that some keyword-less rule names (None: any other or none), those rules
         # already merged, so a ticket costs one lookup.

@@ -1,4 +1,4 @@
-"""The corpus model: a second opinion the engine takes only where the rules' evidence is weak.
+"""The corpus model: a second opinion on the rules' decision.
 
 A multinomial naive Bayes over a ticket's words (every two adjacent characters of the lower-cased text that are
 both CJK characters, letters or digits; title words counted TITLE_WEIGHT times) and three field features (request type, category, channel), built when the rule set is loaded
@@ -7,12 +7,15 @@ unit kind's name and remit (models/reference/unit_kinds.yaml), which counts as `
 Training is counting in file order, so the same files always give the same model; the files' digest is part of
 the rule-set version. The test split is never read.
 
-The engine asks it only when the winning rule's evidence is weak (see `weak`): the rule matched on no keyword at
-all (a catch-all by category or channel) or on a single keyword found only in the description, a word that may
-be mentioned in passing. If the model then gives another unit kind a probability of at least `threshold`, that
-kind leads, and the decision's reasons name the model, its probabilities, the words that weighed most and the
-rule it overrode. Everything else stays with the rules. The numbers in learnt.yaml (smoothing, the remit weight,
-temperature, threshold) are chosen by cross-validation on dev (`hotline rules cross-validate`).
+When the engine asks it is set by learnt.yaml's `consult`: `weak`, only when the winning rule's evidence is weak
+(see `weak`: the rule matched on no keyword at all, a catch-all by category or channel, or on a single keyword found
+only in the description, a word that may be mentioned in passing); `always`, for every ticket a rule routes
+(a ticket a town centre answered on the spot stays with it). If the model gives another unit kind a probability of
+at least `threshold`, that kind leads, and the decision's reasons name the model, its probabilities, the words that
+weighed most and the rule it overrode. Everything else stays with the rules; guards apply to the model's choice as
+to a rule's. Smoothing, the remit weight and the temperature are chosen by cross-validation on dev (`hotline rules
+cross-validate`); `consult` and the threshold on a fresh round of dev cases, measured before the rules were tuned
+on it (learnt.yaml says how).
 
 This is not the suggestion model of service/pipeline/suggest.py, which also learns from dispatchers' corrections
 and only ever suggests and flags; this one is fixed by the repository, so routing is reproducible.
@@ -37,6 +40,7 @@ TITLE_WEIGHT = 2
 EVIDENCE_SHOWN = 6
 _WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff0-9a-z]{2}")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+CONSULT = ("weak", "always")  # when the engine asks the model (learnt.yaml `consult`)
 _FIELDS_SEEN = 4096  # remembered field combinations (see CorpusModel._field_lifts)
 _BOUND_MARGIN = 1e-9  # in confident(): keeps the bound clear of the rounding of exp() and of the sum
 
@@ -273,6 +277,7 @@ class Settings:
     threshold: float
     max_kinds: int
     digest: str
+    consult: str = "weak"
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -286,7 +291,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     if not isinstance(raw, dict):
         raise LearntError(f"{path}: expected a mapping")
     known = {"enabled", "corpus", "remits", "alpha", "prior_weight", "temperature", "threshold", "max_kinds"}
-    unknown = sorted(set(raw) - known)
+    unknown = sorted(set(raw) - known - {"consult"})
     missing = sorted(known - set(raw))
     if unknown or missing:
         raise LearntError(f"{path}: unknown keys {unknown}, missing keys {missing}")
@@ -299,10 +304,13 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise LearntError(f"{path}: threshold must be a number in (0, 1]")
     if type(raw["max_kinds"]) is not int or raw["max_kinds"] < 1:
         raise LearntError(f"{path}: max_kinds must be a positive integer")
+    consult = raw.get("consult", "weak")
+    if consult not in CONSULT:
+        raise LearntError(f"{path}: consult must be one of {', '.join(CONSULT)}")
     base = path.resolve().parent
     return Settings(raw["enabled"], (base / raw["corpus"]).resolve(), (base / raw["remits"]).resolve(),
                     float(raw["alpha"]), float(raw["prior_weight"]), float(raw["temperature"]),
-                    float(raw["threshold"]), raw["max_kinds"], hashlib.sha256(data).hexdigest())
+                    float(raw["threshold"]), raw["max_kinds"], hashlib.sha256(data).hexdigest(), consult)
 
 
 def corpus_examples(directory: Path) -> list[Example]:
@@ -348,6 +356,7 @@ class Learnt:
     threshold: float
     version: str
     examples: int
+    always: bool = False  # consult: always (every ticket a rule routes), else only where its evidence is weak
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Learnt | None:
@@ -361,7 +370,8 @@ class Learnt:
             raise LearntError(f"corpus {settings.corpus}: {exc}") from exc
         prior = remit_examples(settings.remits)
         model = build(settings, examples, prior)
-        return cls(model, settings.threshold, source_digest(settings)[:12], len(examples))
+        return cls(model, settings.threshold, source_digest(settings)[:12], len(examples),
+                   always=settings.consult == "always")
 
 
 def weak(found: int, in_title: bool) -> bool:

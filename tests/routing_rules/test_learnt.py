@@ -35,9 +35,10 @@ CASES = """
 """
 
 
-def _setup(tmp_path: Path, threshold: float = 0.5, enabled: bool = True) -> tuple[Path, Path]:
+def _setup(tmp_path: Path, threshold: float = 0.5, enabled: bool = True, consult: str | None = None
+           ) -> tuple[Path, Path]:
     rules_dir, corpus = tmp_path / "rules", tmp_path / "dev"
-    rules_dir.mkdir(), corpus.mkdir()
+    rules_dir.mkdir(exist_ok=True), corpus.mkdir(exist_ok=True)
     write(rules_dir, "r.yaml", RULES)
     write(corpus, "c.yaml", CASES)
     settings = write(tmp_path, "learnt.yaml", f"""
@@ -49,6 +50,7 @@ def _setup(tmp_path: Path, threshold: float = 0.5, enabled: bool = True) -> tupl
         temperature: 2
         threshold: {threshold}
         max_kinds: 20
+        consult: {consult or "weak"}
     """)
     return rules_dir, settings
 
@@ -89,6 +91,20 @@ def test_a_keyword_in_the_title_is_strong_evidence_and_the_rule_decides(tmp_path
     decision = rs.route(facts)
     assert (decision.rule_id, decision.lead_unit) == ("money-late", "ruian.czj")
     assert "learnt" not in decision.reasons
+
+
+def test_asked_on_every_ticket_the_model_may_overrule_a_keyword_in_the_title(tmp_path: Path) -> None:
+    facts = TicketFacts(title="生育津贴没到账", county="ruian", category="factor",
+                        description="女员工生小孩的生育津贴，住院报销也没办下来")
+    decision = _load(*_setup(tmp_path, consult="always")).route(facts)
+    assert (decision.rule_id, decision.lead_unit) == ("learnt-ybj", "city.ybj")
+    learnt = decision.reasons["learnt"]
+    assert learnt["confidence"] >= learnt["threshold"] and "顺带" in learnt["why"] and "1 个关键词" in learnt["why"]
+    assert decision.reasons["overridden"]["rule_id"] == "money-late"
+    # where the model agrees with the rule, or is not sure enough, the rule decides
+    agreeing = TicketFacts(title="奖励资金没到账", county="ruian", description="去年评上的奖励资金财政一直没拨付下来")
+    assert _load(*_setup(tmp_path, consult="always")).route(agreeing).rule_id == "money-late"
+    assert _load(*_setup(tmp_path, threshold=1.0, consult="always")).route(facts).rule_id == "money-late"
 
 
 def test_below_the_threshold_or_without_the_model_the_rule_decides(tmp_path: Path) -> None:
@@ -132,7 +148,7 @@ def test_a_guard_keeps_the_model_from_moving_a_ticket_answered_on_the_spot(tmp_p
 
 
 @pytest.mark.parametrize("line, message", [("threshold: 2", "threshold"), ("alpha: 0", "alpha"),
-                                           ("colour: red", "unknown keys")])
+                                           ("colour: red", "unknown keys"), ("consult: often", "consult")])
 def test_bad_settings_are_refused(tmp_path: Path, line: str, message: str) -> None:
     _, settings = _setup(tmp_path)
     key = line.split(":")[0]
