@@ -36,7 +36,9 @@ from typing import Any
 import yaml
 
 DEFAULT_LEARNT_FILE = Path(__file__).resolve().parent / "learnt.yaml"
-TITLE_WEIGHT = 2
+# A title word counts as much as a description word: counted twice, the model did worse on each round of fresh
+# cases left out of its training (leave one round out over rounds 1-7: 1,023 of 1,102 right, against 1,034).
+TITLE_WEIGHT = 1
 EVIDENCE_SHOWN = 6
 _WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff0-9a-z]{2}")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -333,8 +335,10 @@ def remit_examples(path: Path, kinds: Iterable[str] | None = None) -> list[Examp
 
 
 def source_digest(settings: Settings) -> str:
-    """Digest of everything the model is built from: the settings, every corpus file, the remits."""
+    """Digest of everything the model is built from: the settings, how a text is read, every corpus file, the
+    remits."""
     digest = hashlib.sha256(settings.digest.encode())
+    digest.update(f"title_weight={TITLE_WEIGHT}\0{_WORD.pattern}\0".encode())
     for path in sorted(settings.corpus.glob("*.y*ml")):
         data = path.read_bytes()
         digest.update(f"{path.name}\0{len(data)}\0".encode() + data)
