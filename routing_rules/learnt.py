@@ -315,12 +315,20 @@ def load_settings(path: str | Path | None = None) -> Settings:
                     float(raw["threshold"]), raw["max_kinds"], hashlib.sha256(data).hexdigest(), consult)
 
 
+def teaches(case: Any) -> bool:
+    """Whether a labelled case teaches the model: not one a town centre registered and answered on the spot. Its
+    lead (that centre) follows from those two flags, which the model does not read, not from its words (policy
+    questions, mostly): learnt from, it would send such questions to a town centre from any other desk. The engine
+    never asks the model about such a ticket."""
+    return not (getattr(case, "answered_locally", False) and getattr(case, "registered_by_town_centre", False))
+
+
 def corpus_examples(directory: Path) -> list[Example]:
-    """The labelled cases of a corpus folder, in file and case order."""
+    """The labelled cases of a corpus folder that teach the model (see `teaches`), in file and case order."""
     from .cases import load_cases
 
     return [Example(c.title, c.description, c.request_type, c.category, c.channel, c.lead)
-            for c in load_cases(directory)]
+            for c in load_cases(directory) if teaches(c)]
 
 
 def remit_examples(path: Path, kinds: Iterable[str] | None = None) -> list[Example]:
@@ -335,10 +343,10 @@ def remit_examples(path: Path, kinds: Iterable[str] | None = None) -> list[Examp
 
 
 def source_digest(settings: Settings) -> str:
-    """Digest of everything the model is built from: the settings, how a text is read, every corpus file, the
-    remits."""
+    """Digest of everything the model is built from: the settings, how a text is read, which cases teach, every
+    corpus file, the remits."""
     digest = hashlib.sha256(settings.digest.encode())
-    digest.update(f"title_weight={TITLE_WEIGHT}\0{_WORD.pattern}\0".encode())
+    digest.update(f"title_weight={TITLE_WEIGHT}\0{_WORD.pattern}\0{teaches.__doc__}\0".encode())
     for path in sorted(settings.corpus.glob("*.y*ml")):
         data = path.read_bytes()
         digest.update(f"{path.name}\0{len(data)}\0".encode() + data)
@@ -404,7 +412,7 @@ def cross_validate(rules: Any, cases: Sequence[Any], unit_kind: dict[str, str], 
     held_out = [[i for i in range(len(cases)) if i % folds == f] for f in range(folds)]
 
     def fold_model(f: int, alpha: float, prior_weight: float, temperature: float) -> CorpusModel:
-        keep = [i for i in range(len(cases)) if i % folds != f]
+        keep = [i for i in range(len(cases)) if i % folds != f and teaches(cases[i])]
         return CorpusModel.fit([*prior, *(examples[i] for i in keep)],
                                [prior_weight] * len(prior) + [1.0] * len(keep), alpha, temperature,
                                [*prior_feats, *(feats[i] for i in keep)], settings.max_kinds)
@@ -415,7 +423,8 @@ def cross_validate(rules: Any, cases: Sequence[Any], unit_kind: dict[str, str], 
             scored: list[tuple[str, list[float], tuple[str, ...]]] = []
             for f in range(folds):
                 model = fold_model(f, alpha, prior_weight, 1.0)
-                scored.extend((examples[i].kind, model.scores(feats[i]), model.kinds) for i in held_out[f])
+                scored.extend((examples[i].kind, model.scores(feats[i]), model.kinds) for i in held_out[f]
+                              if teaches(cases[i]))
             right = sum(kinds[max(range(len(s)), key=s.__getitem__)] == kind for kind, s, kinds in scored)
             grid.append((right, alpha, prior_weight, scored))
     best = max(grid, key=lambda g: g[0])  # max keeps the first of equals
@@ -443,7 +452,8 @@ def cross_validate(rules: Any, cases: Sequence[Any], unit_kind: dict[str, str], 
         for threshold in sorted(THRESHOLDS, reverse=True):
             correct = learnt_decided = 0
             for f in range(folds):
-                rules.learnt = Learnt(models[f], threshold, "cv", len(cases) - len(held_out[f]))
+                rules.learnt = Learnt(models[f], threshold, "cv", len(cases) - len(held_out[f]),
+                                      always=settings.consult == "always")
                 for i in held_out[f]:
                     decision = rules.route(cases[i].facts(town_county))
                     learnt_decided += bool(decision.rule_id and decision.rule_id.startswith("learnt-"))

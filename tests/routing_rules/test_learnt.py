@@ -9,7 +9,7 @@ import pytest
 
 from routing_rules import RuleSet, TicketFacts
 from routing_rules.cases import load_cases
-from routing_rules.learnt import Learnt, LearntError, cross_validate, load_settings, weak
+from routing_rules.learnt import Learnt, LearntError, corpus_examples, cross_validate, load_settings, weak
 
 from .helpers import known_units, write
 
@@ -170,3 +170,19 @@ def test_cross_validation_routes_each_held_out_case_with_the_other_folds_model(t
     assert [r["threshold"] for r in rows] == sorted((r["threshold"] for r in rows), reverse=True)
     assert max(r["correct"] for r in rows) == next(r["correct"] for r in rows if r["threshold"] == result["threshold"])
     assert all(0 <= r["decided_by_model"] <= 10 and 0 <= r["correct"] <= 10 for r in rows)
+
+
+def test_a_question_a_town_centre_answered_on_the_spot_does_not_teach_the_model(tmp_path: Path) -> None:
+    """Its lead follows from the centre's flags, which the model does not read: learnt from, it would send policy
+    questions asked at any desk to a town centre."""
+    corpus = tmp_path / "dev"
+    corpus.mkdir()
+    write(corpus, "c.yaml", CASES + """
+      - {id: dev-11, title: 稳岗返还怎么申请, description: 中心工作人员当场讲了稳岗返还的条件, town: ruian_tangxia,
+         registered_by_town_centre: true, answered_locally: true, lead: town_centre}
+      - {id: dev-12, title: 厂区门口路灯坏了, description: 园区道路的路灯坏了一个月, town: ruian_tangxia,
+         registered_by_town_centre: true, lead: town_centre}
+    """)
+    examples = corpus_examples(corpus)
+    assert [e.title for e in examples][-1] == "厂区门口路灯坏了" and len(examples) == 11
+    assert "稳岗返还怎么申请" not in {e.title for e in examples}
