@@ -320,9 +320,9 @@ class RuleSet:
         hits: set[str], title: str, text: str, guarding: _Guarding | None,
         singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int, weak: bool = True,
     ) -> Decision | None:
-        """The corpus model's decision for a ticket whose winning rule's evidence is weak (`found`: the keywords the
-        rule found, 0 or 1 in the description), when the model is confident of another unit kind that may lead the
-        ticket; None (the rule decides) otherwise. The model reads the lower-cased texts route() made."""
+        """The corpus model's decision for a ticket (`found`: the keywords the winning rule found; `weak`: whether
+        that evidence is weak, 0 or 1 in the description), when the model is confident of another unit kind that
+        may lead the ticket; None (the rule decides) otherwise. The model reads the lower-cased texts route() made."""
         total, ordinal, lead = first
         learnt = self.learnt
         model = learnt.model
