@@ -46,9 +46,15 @@ def clean_data():
     """Each test starts with no tickets, enterprises or users, and empty queues."""
     with db.get_engine().begin() as conn:
         conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
-    for name in queues.QUEUES:
-        queues.queue(name).empty()
     conn = queues.connection()
+    for name in queues.QUEUES:
+        q = queues.queue(name)
+        q.empty()
+        # and its registries: a job a worker of an earlier test left started (a fault run kills workers mid-job)
+        # would otherwise expire into the failed registry during a later test's run_jobs()
+        conn.delete(*(registry.key for registry in (
+            q.started_job_registry, q.failed_job_registry, q.finished_job_registry, q.deferred_job_registry,
+            q.scheduled_job_registry, q.canceled_job_registry)))
     for key in conn.scan_iter(f"{get_settings().queue_prefix}:*"):  # flags and throttles of the last test
         conn.delete(key)
     yield
