@@ -22,6 +22,7 @@ import ahocorasick
 from .evaluate import first_failure, holds, no_match, resolve
 from .guards import AGAINST_TOWN, Guards, load_guards
 from .learnt import DEFAULT_LEARNT_FILE, Learnt
+from .learnt import as_bytes as _as_bytes
 from .loader import DEFAULT_RULES_DIR, load_directory
 from .model import (
     Decision,
@@ -326,14 +327,13 @@ class RuleSet:
         total, ordinal, lead = first
         learnt = self.learnt
         model = learnt.model
-        description = text[len(title) + 1:]
-        scores = model.ticket_scores(title, description, facts.request_type, facts.category, facts.channel,
-                                     lowered=True)
         rule_kind = _kind_of(lead)
-        top = model.confident(scores, learnt.threshold, rule_kind)
+        top = model.consult(text, title, facts.request_type, facts.category, facts.channel, learnt.threshold,
+                            rule_kind)
         if top is None:
             return None
-        kind, confidence = top
+        kind, confidence, scores = top
+        description = text[len(title) + 1:]
         key = (kind, facts.county, facts.town)
         if key in self._learnt_units:
             unit = self._learnt_units[key]
@@ -623,16 +623,6 @@ def _kind_of(unit: str) -> str:
     if unit.startswith(TOWN_CENTRE_PREFIX):
         return "town_centre"
     return unit.rsplit(".", 1)[-1]
-
-
-def _as_bytes(text: str) -> str:
-    """The text's UTF-8 bytes, one character per byte, for the automaton."""
-    # pyahocorasick scans a trie node's children linearly; over Chinese text the root has hundreds
-    # of children (one per distinct first character) and is rescanned after every mismatch. Over
-    # UTF-8 bytes no node has more than 256 children and the root only a handful (lead bytes), which
-    # makes matching about twice as fast. UTF-8 is self-synchronising, so a byte match of a keyword
-    # is always a character match; surrogatepass keeps lone surrogates from raising.
-    return text.encode("utf-8", "surrogatepass").decode("latin-1")
 
 
 def _trigger_keywords(rule: Rule) -> frozenset[str]:

@@ -26,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import struct
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from operator import add
+from operator import add, itemgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,10 @@ EVIDENCE_SHOWN = 6
 _WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff0-9a-z]{2}")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CONSULT = ("weak", "always")  # when the engine asks the model (learnt.yaml `consult`)
-_FIELDS_SEEN = 4096  # remembered field combinations (see CorpusModel._field_lifts)
-_BOUND_MARGIN = 1e-9  # in confident(): keeps the bound clear of the rounding of exp() and of the sum
+_FIELDS_SEEN = 4096  # remembered field combinations (see _Packed.fields)
+_FIELD_BITS = 64  # one kind's share of a packed score (see _Packed)
+_LONGEST = 1 << 24  # characters of a text the packed scorer reads (the rest are left out)
+_BOUND_MARGIN = 1e-9  # in consult(): keeps the bound clear of the rounding of exp() and of the sum
 
 
 class LearntError(Exception):
@@ -119,7 +122,7 @@ class CorpusModel:
         self._lifts = {f: tuple(found) for f, found in lifts.items()
                        if max_kinds is None or len(found) <= max_kinds or "=" in f}
         self._index = {kind: i for i, kind in enumerate(self.kinds)}
-        self._fields_seen: dict[tuple[str | None, str | None, str | None], tuple[tuple[tuple[int, float], ...], ...]] = {}
+        self._packed: _Packed | None = None
 
     @classmethod
     def fit(cls, examples: Sequence[Example], weights: Sequence[float], alpha: float,
@@ -154,58 +157,55 @@ class CorpusModel:
             total = [t + known * u for t, u in zip(total, self._unseen)]
         return total
 
-    def ticket_scores(self, title: str, description: str, request_type: str | None, category: str | None,
-                      channel: str | None, *, lowered: bool = False) -> list[float]:
-        """scores() of a ticket, reading its words without building a feature table first. `lowered`: the texts
-        are lower-cased already (the engine has them so).
+    def consult(self, text: str, title: str, request_type: str | None, category: str | None, channel: str | None,
+                threshold: float, other_than: str | None) -> tuple[str, float, list[float]] | None:
+        """(kind, probability, the ticket's log score per kind, each shifted by one constant) when the most likely
+        kind is not `other_than` and its probability is at least `threshold`; else None. `text` is the lower-cased title, a newline and the lower-cased description
+        (the engine has it so), `title` the lower-cased title. The engine asks this on every ticket a rule routes, so
+        the usual answer (the rule's own kind is the most likely) costs one pass of an automaton over the text, one
+        sum of integers and one comparison."""
+        packed = self._packed_scorer()
+        q = packed.unpack(self._packed_sum(text, title, request_type, category, channel))
+        best = max(q)
+        at = q.index(best)
+        kind = self.kinds[at]
+        if kind == other_than:
+            return None
+        others = q[:at] + q[at + 1:]
+        if not others:
+            return (kind, 1.0, packed.floats_of(q)) if threshold <= 1.0 else None
+        # Another kind within bound units of the best keeps the best's probability below the threshold.
+        bound = packed.bound(self.temperature, threshold)
+        if bound is not None and best - max(others) < bound:
+            return None
+        # Kinds more than 69.1 temperatures below the best add less than 1e-30 each to the sum: left out.
+        t = self.temperature * packed.scale
+        floor = best - 69.1 * t
+        confidence = 1.0 / (1.0 + sum(math.exp((v - best) / t) for v in others if v > floor))
+        if confidence < threshold:
+            return None
+        return kind, confidence, packed.floats_of(q)
 
-        Only the text's pairs that are features are counted, in C (filter and Counter), so the loop in Python runs
-        over the ticket's known words alone; they are added in the order of their first appearance, title first,
-        as they always were, so the sums are the same to the last bit."""
-        if not lowered:
-            title, description = (title or "").lower(), (description or "").lower()
-        total = self._base.copy()
-        lifts = self._lifts
-        known = 0.0
-        for weight, text in ((TITLE_WEIGHT, title), (1, description)):
-            for word, n in self._known_pairs(text).items():
-                n *= weight
-                known += n
-                if n == 1:  # the usual case: 1 * lift is lift
-                    for i, lift in lifts[word]:
-                        total[i] += lift
-                else:
-                    for i, lift in lifts[word]:
-                        total[i] += n * lift
-        for found in self._field_lifts(request_type, category, channel):
-            known += 1
-            for i, lift in found:
-                total[i] += lift
-        if known:
-            total = [t + known * u for t, u in zip(total, self._unseen)]
+    def _packed_sum(self, text: str, title: str, request_type: str | None, category: str | None,
+                    channel: str | None) -> int:
+        """The packed scores of a ticket: its text (title, newline, description; no word spans the newline) and,
+        when title words count more than once, its title again."""
+        packed = self._packed_scorer()
+        total = packed.sum(text, packed.base + packed.fields(request_type, category, channel))
+        if TITLE_WEIGHT != 1 and title:
+            total += (TITLE_WEIGHT - 1) * packed.sum(title, 0)
         return total
 
-    def _known_pairs(self, text: str) -> Counter[str]:
-        """The lower-cased text's pairs of adjacent characters that are features, counted, in order of appearance
-        (pairs(text) filtered by the features). Pairing, filtering and counting all run in C; the table of
-        features is the only large thing read, once per pair. (An automaton of the features would read more
-        memory per character than one look-up per pair once its nodes have left the processor's caches, as they
-        have by the time of a consultation, every few dozen tickets.)"""
-        return Counter(filter(self._lifts.__contains__, map(add, text, text[1:])))
+    def _packed_scorer(self) -> _Packed:
+        """The packed scorer, built on first use (Learnt.load builds it with the model)."""
+        scorer = self._packed
+        if scorer is None:
+            scorer = self._packed = _Packed(self)
+        return scorer
 
-    def _field_lifts(self, request_type: str | None, category: str | None,
-                     channel: str | None) -> tuple[tuple[tuple[int, float], ...], ...]:
-        """The lifts of a ticket's known field features, remembered per (request type, category, channel): the
-        fields take values from short code lists."""
-        key = (request_type, category, channel)
-        found = self._fields_seen.get(key)
-        if found is None:
-            lifts = self._lifts
-            found = tuple(lifts[f] for f in fields_of(request_type, category, channel) if f in lifts)
-            if len(self._fields_seen) >= _FIELDS_SEEN:
-                self._fields_seen.clear()
-            self._fields_seen[key] = found
-        return found
+    def _known_pairs(self, text: str) -> Counter[str]:
+        """The lower-cased text's pairs of adjacent characters that are features, counted, in order of appearance."""
+        return Counter(filter(self._lifts.__contains__, map(add, text, text[1:])))
 
     def ticket_features(self, title: str, description: str, request_type: str | None, category: str | None,
                         channel: str | None) -> dict[str, float]:
@@ -227,23 +227,6 @@ class CorpusModel:
         t = self.temperature
         return self.kinds[at], 1.0 / sum(math.exp((s - best) / t) for s in scores)
 
-    def confident(self, scores: list[float], threshold: float, other_than: str | None) -> tuple[str, float] | None:
-        """top() when its kind is not `other_than` and its probability is at least `threshold`, else None; the
-        probability is computed only when it can reach the threshold. One other kind within
-        temperature x log(1 / threshold - 1) of the best already keeps the best's probability below the threshold
-        (a margin keeps rounding out of it); otherwise the probability is top()'s, to the last bit."""
-        best = max(scores)
-        kind = self.kinds[scores.index(best)]
-        if kind == other_than:
-            return None
-        t = self.temperature
-        if threshold < 1.0 and len(scores) > 1:
-            second = sorted(scores)[-2]
-            if second - best > t * (math.log(1.0 / threshold - 1.0) + _BOUND_MARGIN):
-                return None
-        confidence = 1.0 / sum(math.exp((s - best) / t) for s in scores)
-        return (kind, confidence) if confidence >= threshold else None
-
     def probabilities(self, scores: list[float], temperature: float | None = None) -> list[tuple[str, float]]:
         """(kind, probability) for every kind, most likely first (ties by code)."""
         t = temperature if temperature is not None else self.temperature
@@ -264,6 +247,107 @@ class CorpusModel:
             if gain > 0:
                 shown.append((-gain, feature))
         return [{"feature": f, "weight": round(-g, 2)} for g, f in sorted(shown)[:EVIDENCE_SHOWN]]
+
+
+class _Packed:
+    """A model's scores as integers, one kind per 64 bits of a Python int, so that a ticket's scores for every kind
+    are one sum of integers, found by one automaton pass over the text (the features are its words).
+
+    A feature found adds, for each kind, round((lift + unseen + offset) * scale) units: the kind's lift (0 when the
+    feature was never seen with it), the kind's log probability of an unseen feature (which scores() adds once per
+    known feature, at the end) and an offset common to every kind that keeps each share non-negative. The base (log
+    prior) is packed the same way. The offsets are the same for every kind, so the differences between kinds, all
+    that the ranking and the probabilities read, are those of scores() to within one unit per feature. The scale is
+    chosen so that a text of _LONGEST characters cannot carry a share past its 64 bits; longer texts are read up
+    to that length."""
+
+    def __init__(self, model: CorpusModel) -> None:
+        import ahocorasick  # the rule engine's automaton, here over the model's words
+
+        kinds = len(model.kinds)
+        offset = -min(model._unseen, default=0.0)
+        per_feature = [u + offset for u in model._unseen]
+        largest = max((sum(lift for _, lift in found) for found in model._lifts.values()), default=0.0)
+        widest = max(largest + max(per_feature, default=0.0), 1.0)
+        # every share stays below 2**64 after _LONGEST + 3 features (a text and its three fields) plus the base
+        self.scale = float(2 ** math.floor(math.log2((2 ** _FIELD_BITS - 1) / (widest * (_LONGEST + 4)))))
+        self._struct = struct.Struct(f"<{kinds}Q")
+        self._bytes = 8 * kinds
+        plain = [round(v * self.scale) for v in per_feature]
+        base_offset = -min(model._base, default=0.0)
+        self.base = self._pack([round((b + base_offset) * self.scale) for b in model._base])
+        self._values: dict[str, int] = {}
+        automaton = ahocorasick.Automaton()
+        for feature, found in model._lifts.items():
+            shares = plain.copy()
+            for i, lift in found:
+                shares[i] = round((lift + per_feature[i]) * self.scale)
+            value = self._values[feature] = self._pack(shares)
+            if "=" not in feature:
+                automaton.add_word(as_bytes(feature), value)
+        self._automaton = automaton if len(automaton) else None
+        if self._automaton is not None:
+            automaton.make_automaton()
+        self._fields_seen: dict[tuple[str | None, str | None, str | None], int] = {}
+        self._bounds: dict[tuple[float, float], float | None] = {}
+
+    def _pack(self, shares: list[int]) -> int:
+        return int.from_bytes(self._struct.pack(*shares), "little")
+
+    def sum(self, text: str, start: int) -> int:
+        """`start` plus the packed shares of every feature found in the (lower-cased) text."""
+        if self._automaton is None:
+            return start
+        return sum(map(_second, self._automaton.iter(as_bytes(text[:_LONGEST]))), start)
+
+    def fields(self, request_type: str | None, category: str | None, channel: str | None) -> int:
+        """The packed shares of a ticket's known field features, remembered per (request type, category, channel):
+        the fields take values from short code lists."""
+        key = (request_type, category, channel)
+        found = self._fields_seen.get(key)
+        if found is None:
+            values = self._values
+            found = sum(values[f] for f in fields_of(request_type, category, channel) if f in values)
+            if len(self._fields_seen) >= _FIELDS_SEEN:
+                self._fields_seen.clear()
+            self._fields_seen[key] = found
+        return found
+
+    def bound(self, temperature: float, threshold: float) -> float | None:
+        """In units: how far the best kind must lead the second for its probability to be able to reach the threshold
+        (None for a threshold of one half or less, which no single other kind can keep the best from, or of 1 or more,
+        which the sum decides alone). One other kind within temperature x log(threshold / (1 - threshold)) of the best keeps the best below the
+        threshold; a margin keeps the rounding of exp() and of the sum out of it."""
+        key = (temperature, threshold)
+        found = self._bounds.get(key, _ABSENT)
+        if found is _ABSENT:
+            found = None if not 0.5 < threshold < 1.0 else \
+                temperature * self.scale * (math.log(threshold / (1.0 - threshold)) - _BOUND_MARGIN)
+            self._bounds[key] = found
+        return found
+
+    def unpack(self, total: int) -> tuple[int, ...]:
+        """Each kind's share of a packed sum, in units."""
+        return self._struct.unpack(total.to_bytes(self._bytes, "little"))
+
+    def floats_of(self, shares: tuple[int, ...]) -> list[float]:
+        """Shares as log scores (each shifted by the same constant)."""
+        scale = self.scale
+        return [v / scale for v in shares]
+
+
+def as_bytes(text: str) -> str:
+    """The text's UTF-8 bytes, one character per byte, for an automaton."""
+    # pyahocorasick scans a trie node's children linearly; over Chinese text the root has hundreds
+    # of children (one per distinct first character) and is rescanned after every mismatch. Over
+    # UTF-8 bytes no node has more than 256 children and the root only a handful (lead bytes), which
+    # makes matching about twice as fast. UTF-8 is self-synchronising, so a byte match of a keyword
+    # is always a character match; surrogatepass keeps lone surrogates from raising.
+    return text.encode("utf-8", "surrogatepass").decode("latin-1")
+
+
+_second = itemgetter(1)
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -382,6 +466,7 @@ class Learnt:
             raise LearntError(f"corpus {settings.corpus}: {exc}") from exc
         prior = remit_examples(settings.remits)
         model = build(settings, examples, prior)
+        model._packed_scorer()  # built now rather than on the first ticket it is asked about
         return cls(model, settings.threshold, source_digest(settings)[:12], len(examples),
                    always=settings.consult == "always")
 

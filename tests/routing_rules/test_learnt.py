@@ -186,3 +186,36 @@ def test_a_question_a_town_centre_answered_on_the_spot_does_not_teach_the_model(
     examples = corpus_examples(corpus)
     assert [e.title for e in examples][-1] == "厂区门口路灯坏了" and len(examples) == 11
     assert "稳岗返还怎么申请" not in {e.title for e in examples}
+
+
+def test_the_packed_scores_rank_and_weigh_kinds_as_the_plain_sums_do(tmp_path: Path) -> None:
+    """The engine reads the model through integer sums (learnt._Packed); they must give the kinds the same order and
+    the same probabilities as the model's own floating-point scores, whatever the text holds."""
+    from routing_rules.learnt import features
+
+    model = Learnt.load(_setup(tmp_path)[1]).model
+    texts = [
+        ("女工生小孩的钱", "女员工生小孩的生育津贴一直没到账，住院报销也没办下来", "help", "factor", "hotline_96666"),
+        ("补助资金拖着", "技改补助公示过了资金一直没有拨付财政说在走流程" * 40, None, None, None),
+        ("", "", None, None, None),
+        ("x", "\x00生育\ud800津贴😀没到账\n\n报销", "consult", "nonexistent", None),
+    ]
+    for title, description, request_type, category, channel in texts:
+        plain = model.probabilities(model.scores(features(title, description, request_type, category, channel)))
+        text = f"{title.lower()}\n{description.lower()}"
+        for other in (None, plain[0][0]):
+            found = model.consult(text, title.lower(), request_type, category, channel, 0.0, other)
+            if other == plain[0][0]:
+                assert found is None  # the kind already leading is never "another" kind
+                continue
+            kind, confidence, scores = found
+            assert kind == plain[0][0]
+            assert confidence == pytest.approx(plain[0][1], abs=1e-9)
+            packed = model.probabilities(scores)
+            assert [k for k, _ in packed] == [k for k, _ in plain]
+            assert [p for _, p in packed] == pytest.approx([p for _, p in plain], abs=1e-9)
+        # below its probability the threshold lets the kind through; above it, not
+        top, p = plain[0]
+        assert model.consult(text, title.lower(), request_type, category, channel, max(p - 1e-6, 1e-6), None)
+        if p < 1 - 1e-6:
+            assert model.consult(text, title.lower(), request_type, category, channel, p + 1e-6, None) is None
