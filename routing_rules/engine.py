@@ -2,8 +2,9 @@
 
 Among the rules whose conditions hold, the best evidence wins (see scoring.py); guards keep a complaint
 against a town government away from that town's centre and keep what a centre answered on the spot with it.
-Where the winner's evidence is weak (no keyword, or one keyword found only in the description), or on every ticket
-a rule routes when learnt.yaml says `consult: always`, the corpus model (learnt.py) may give the lead to another
+Where the winner's evidence is weak (no keyword, or one keyword found only in the description), where it is contested
+too (learnt.yaml `consult: contested`: every keyword found only in the description, and the runner-up rule leading
+another kind of unit), or on every ticket a rule routes (`consult: always`), the corpus model (learnt.py) may give the lead to another
 unit kind it is confident of; the decision's reasons then say so.
 """
 
@@ -136,6 +137,7 @@ class RuleSet:
         # Per ordinal: how many keywords_all words the rule has (all found when it holds).
         self._all_counts = tuple(len(w.all_values) for w in self.weights)
         self._learnt_units: dict[tuple[str, str | None, str | None], str | None] = {}
+        self._unit_kinds: dict[str, str] = {}
         self._build_index()
 
     @classmethod
@@ -286,22 +288,33 @@ class RuleSet:
         # lead it, and it is the rule's lead already.
         if self.learnt is not None and (guarding is None or not guarding.stay_local):
             # Weak evidence (learnt.weak): no keyword found, or one found only in the description. Checked here,
-            # inline, because every decision pays for it; the model runs for weak ones, or for every one
-            # (learnt.yaml consult: always).
+            # inline, because every decision pays for it; the model runs for weak ones, for contested ones too
+            # (learnt.yaml consult: contested: every keyword in the description only, and the runner-up rule leads
+            # another kind of unit), or for every one (consult: always).
             single = singles.get(ordinal, _ABSENT) if singles is not None else _ABSENT
+            words = None
             if single is _ABSENT:
                 words = self.weights[ordinal].any_set.intersection(hits)
                 count = self._all_counts[ordinal] + len(words)
-                weak_evidence = count == 0 or (count == 1 and not any(w in title for w in words)
-                                               and not any(w in title for w in self.rules[ordinal].all_lower))
+                weak_evidence = count == 0 or (count == 1 and not self._found_in_title(ordinal, words, title))
             else:
                 count = 1
                 weak_evidence = single is not None and not single[2]
-            if weak_evidence or self.learnt.always:
+            consult = self.learnt.consult
+            why = "weak" if weak_evidence else "always" if consult == "always" else None
+            if why is None and consult == "contested" and runner is not None:
+                if single is None or single is _ABSENT:
+                    if words is None:
+                        words = self.weights[ordinal].any_set.intersection(hits)
+                    in_title = self._found_in_title(ordinal, words, title)
+                else:
+                    in_title = single[2]
+                if not in_title and self._unit_kind(runner[2]) != self._unit_kind(lead):
+                    why = "contested"
+            if why is not None:
                 if single is None:  # found by several words: counted for the reasons
                     count = self._all_counts[ordinal] + len(self.weights[ordinal].any_set.intersection(hits))
-                learnt = self._second_opinion(first, runner, facts, hits, title, text, guarding, singles, count,
-                                              weak_evidence)
+                learnt = self._second_opinion(first, runner, facts, hits, title, text, guarding, singles, count, why)
                 if learnt is not None:
                     return learnt
         decided, rule = self._decided[ordinal]
@@ -316,13 +329,27 @@ class RuleSet:
         return Decision.deferred(
             fields, partial(self._reasons, ordinal, total, runner, facts, hits, title, guarding, singles))
 
+    def _unit_kind(self, unit: str) -> str:
+        """_kind_of(unit), remembered (units are a short list)."""
+        kind = self._unit_kinds.get(unit)
+        if kind is None:
+            if len(self._unit_kinds) >= _ASSIST_CACHE_SIZE:
+                self._unit_kinds.clear()
+            kind = self._unit_kinds[unit] = _kind_of(unit)
+        return kind
+
+    def _found_in_title(self, ordinal: int, words: Collection[str], title: str) -> bool:
+        """Whether any keyword a rule found (`words`, of its keywords_any, or its keywords_all) is in the title."""
+        return any(w in title for w in words) or any(w in title for w in self.rules[ordinal].all_lower)
+
     def _second_opinion(
         self, first: tuple[float, int, str], runner: tuple[float, int, str] | None, facts: TicketFacts,
         hits: set[str], title: str, text: str, guarding: _Guarding | None,
-        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int, weak: bool = True,
+        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int, why: str = "weak",
     ) -> Decision | None:
-        """The corpus model's decision for a ticket (`found`: the keywords the winning rule found; `weak`: whether
-        that evidence is weak, 0 or 1 in the description), when the model is confident of another unit kind that
+        """The corpus model's decision for a ticket (`found`: the keywords the winning rule found; `why` it is
+        asked: "weak", 0 keywords or 1 in the description; "contested", every keyword in the description and the
+        runner-up leading another kind; "always"), when the model is confident of another unit kind that
         may lead the ticket; None (the rule decides) otherwise. The model reads the lower-cased texts route() made."""
         total, ordinal, lead = first
         learnt = self.learnt
@@ -350,13 +377,13 @@ class RuleSet:
                   "ruleset_version": self.version}
         return Decision.deferred(fields, partial(
             self._learnt_reasons, kind, confidence, scores, rule_kind, first, runner, facts, hits, title,
-            description, guarding, singles, found, weak))
+            description, guarding, singles, found, why))
 
     def _learnt_reasons(
         self, kind: str, confidence: float, scores: list[float], rule_kind: str,
         first: tuple[float, int, str], runner: tuple[float, int, str] | None, facts: TicketFacts, hits: set[str],
         title: str, description: str, guarding: _Guarding | None,
-        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int, weak: bool = True,
+        singles: dict[int, tuple[float, frozenset[str], bool] | None] | None, found: int, why: str = "weak",
     ) -> dict[str, Any]:
         """Why the corpus model led: its confidence against the threshold, the words that weighed most for its
         kind over the rule's, and the rule it overrode with that rule's own reasons (score and runner-up)."""
@@ -365,8 +392,9 @@ class RuleSet:
         rule_id, rule_file, priority = self._named[ordinal]
         overridden = self._reasons(ordinal, total, runner, facts, hits, title, guarding, singles)
         probabilities = learnt.model.probabilities(scores)
-        weakness = ("规则未命中任何关键词" if found == 0 else "规则只命中一个关键词，且只出现在描述中") if weak \
-            else "规则命中了关键词，但这些词可能只是顺带提到"
+        weakness = (("规则未命中任何关键词" if found == 0 else "规则只命中一个关键词，且只出现在描述中") if why == "weak"
+                    else "规则命中的关键词都只出现在描述中，次优规则指向另一类单位" if why == "contested"
+                    else "规则命中了关键词，但这些词可能只是顺带提到")
         feats = learnt.model.ticket_features(title, description, facts.request_type, facts.category, facts.channel)
         return {
             "conditions": {},

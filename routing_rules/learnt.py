@@ -9,8 +9,9 @@ the rule-set version. The test split is never read.
 
 When the engine asks it is set by learnt.yaml's `consult`: `weak`, only when the winning rule's evidence is weak
 (see `weak`: the rule matched on no keyword at all, a catch-all by category or channel, or on a single keyword found
-only in the description, a word that may be mentioned in passing); `always`, for every ticket a rule routes
-(a ticket a town centre answered on the spot stays with it). If the model gives another unit kind a probability of
+only in the description, a word that may be mentioned in passing); `contested`, also when every keyword the winning
+rule found is only in the description and the runner-up rule leads another kind of unit; `always`, for every ticket a
+rule routes (a ticket a town centre answered on the spot stays with it). If the model gives another unit kind a probability of
 at least `threshold`, that kind leads, and the decision's reasons name the model, its probabilities, the words that
 weighed most and the rule it overrode. Everything else stays with the rules; guards apply to the model's choice as
 to a rule's. Smoothing, the remit weight and the temperature are chosen by cross-validation on dev (`hotline rules
@@ -43,7 +44,7 @@ TITLE_WEIGHT = 1
 EVIDENCE_SHOWN = 6
 _WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff0-9a-z]{2}")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-CONSULT = ("weak", "always")  # when the engine asks the model (learnt.yaml `consult`)
+CONSULT = ("weak", "contested", "always")  # when the engine asks the model (learnt.yaml `consult`)
 _FIELDS_SEEN = 4096  # remembered field combinations (see _Packed.fields)
 _FIELD_BITS = 64  # one kind's share of a packed score (see _Packed)
 _LONGEST = 1 << 24  # characters of a text the packed scorer reads (the rest are left out)
@@ -452,7 +453,7 @@ class Learnt:
     threshold: float
     version: str
     examples: int
-    always: bool = False  # consult: always (every ticket a rule routes), else only where its evidence is weak
+    consult: str = "weak"  # when the engine asks the model: weak, contested or always (see the module's doc)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Learnt | None:
@@ -467,8 +468,7 @@ class Learnt:
         prior = remit_examples(settings.remits)
         model = build(settings, examples, prior)
         model._packed_scorer()  # built now rather than on the first ticket it is asked about
-        return cls(model, settings.threshold, source_digest(settings)[:12], len(examples),
-                   always=settings.consult == "always")
+        return cls(model, settings.threshold, source_digest(settings)[:12], len(examples), consult=settings.consult)
 
 
 def weak(found: int, in_title: bool) -> bool:
@@ -538,7 +538,7 @@ def cross_validate(rules: Any, cases: Sequence[Any], unit_kind: dict[str, str], 
             correct = learnt_decided = 0
             for f in range(folds):
                 rules.learnt = Learnt(models[f], threshold, "cv", len(cases) - len(held_out[f]),
-                                      always=settings.consult == "always")
+                                      consult=settings.consult)
                 for i in held_out[f]:
                     decision = rules.route(cases[i].facts(town_county))
                     learnt_decided += bool(decision.rule_id and decision.rule_id.startswith("learnt-"))

@@ -107,6 +107,37 @@ def test_asked_on_every_ticket_the_model_may_overrule_a_keyword_in_the_title(tmp
     assert _load(*_setup(tmp_path, threshold=1.0, consult="always")).route(facts).rule_id == "money-late"
 
 
+def test_contested_the_model_is_asked_when_every_keyword_is_in_the_description_and_the_runner_up_differs(
+        tmp_path: Path) -> None:
+    rules_dir, settings = _setup(tmp_path, consult="contested")
+    write(rules_dir, "r.yaml", """
+        rules:
+          - {id: money-late, priority: 500, when: {keywords_any: [没到账, 没拨付]}, route: {lead: {county_bureau: czj}}}
+          - {id: fallback-factor, priority: 100, when: {category: factor}, route: {lead: {county_bureau: jxj}}}
+          - {id: money-paid, priority: 90, when: {keywords_any: [拨付]}, route: {lead: {county_bureau: czj}}}
+    """)
+    two_in_passing = TicketFacts(title="女工生小孩的钱", county="ruian", category="factor",
+                                 description="女员工生小孩的生育津贴一直没到账也没拨付，住院报销也没办下来")
+    decision = _load(rules_dir, settings).route(two_in_passing)
+    assert (decision.rule_id, decision.lead_unit) == ("learnt-ybj", "city.ybj")
+    assert "次优规则指向另一类单位" in decision.reasons["learnt"]["why"]
+    assert decision.reasons["overridden"]["rule_id"] == "money-late"
+    # two keywords are not weak evidence: asked only when weak, the model is not asked
+    write(tmp_path, "learnt.yaml", settings.read_text(encoding="utf-8").replace("consult: contested", "consult: weak"))
+    assert _load(rules_dir, settings).route(two_in_passing).rule_id == "money-late"
+    write(tmp_path, "learnt.yaml", settings.read_text(encoding="utf-8").replace("consult: weak", "consult: contested"))
+    contested = _load(rules_dir, settings)
+    # a keyword in the title is not contested
+    in_title = TicketFacts(title="生育津贴没到账", county="ruian", category="factor",
+                           description="女员工生小孩的生育津贴一直没拨付，住院报销也没办下来")
+    assert contested.route(in_title).rule_id == "money-late"
+    # nor is a ticket whose runner-up leads the same kind of unit (no fallback by category here)
+    same_kind = TicketFacts(title="女工生小孩的钱", county="ruian",
+                            description="女员工生小孩的生育津贴一直没到账也没拨付，住院报销也没办下来")
+    decision = contested.route(same_kind)
+    assert decision.rule_id == "money-late" and decision.reasons["runner_up"]["rule_id"] == "money-paid"
+
+
 def test_below_the_threshold_or_without_the_model_the_rule_decides(tmp_path: Path) -> None:
     rules_dir, settings = _setup(tmp_path, threshold=1.0)
     assert _load(rules_dir, settings).route(SUBSIDY_IN_PASSING).rule_id == "money-late"
