@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Routing throughput: RuleSet.route() with the shipped rules, and with 1,000 and 10,000 generated rules.
 
-    python bench/bench_routing.py [--tickets 20000] [--repeat 5] [--sizes 1000,10000] [--baseline REV]
+    python bench/bench_routing.py [--tickets 20000] [--repeat 5] [--sizes 1000,10000] [--baseline REV] [--corpus]
 
 Tickets come from a fixed-seed generator of realistic problem texts (Chinese titles and descriptions,
 counties, towns, channels, urgencies). Generated rules look like hand-written ones: 1-3 keywords drawn
@@ -13,6 +13,8 @@ Rules are validated against the real unit list (models/reference/units.yaml). Wi
 rules and unit list of that git revision are timed in the same rounds on the same tickets, so the shipped
 set's cost is compared with the baseline's from one machine state. route() builds a decision's reasons (score
 breakdowns, runner-up) on first read; the "shipped, reasons" row also reads them, as storing a decision does.
+With --corpus, the shipped set (reasons read) and the baseline are also timed on the texts of the labelled dev
+cases, the words enterprises use, which hold more of the rules' keywords than the generated tickets do.
 The goals: 10,000 rules cost at most 3x the shipped set; the shipped set at most 1.5x the baseline.
 """
 
@@ -220,16 +222,22 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000", help="generated rule counts, comma-separated")
     parser.add_argument("--baseline", metavar="REV",
                         help="also time the engine, rules and unit list of this git revision (e.g. 7630eeb)")
+    parser.add_argument("--corpus", action="store_true",
+                        help="with --baseline, also time the shipped set and the baseline on the texts of the labelled "
+                             "dev cases (enterprises' own words: longer, with more keywords than the generated tickets)")
     args = parser.parse_args()
     rnd = random.Random(SEED)
     vocab = vocabulary()
     units = known_units()
     tickets = make_tickets(args.tickets, vocab, rnd)
     loaded: list[tuple[str, RuleSet, float]] = []
-    baseline = None
+    baseline = corpus = None
+    texts: list[TicketFacts] = corpus_tickets(args.tickets) if args.corpus and args.baseline else []
     if args.baseline:
         with tempfile.TemporaryDirectory(prefix="bench_routing_base_") as tmp:
-            baseline = load_baseline(args.baseline, Path(tmp), tickets)
+            base_rules, converted, base_load = load_baseline(args.baseline, Path(tmp), tickets + texts)
+            baseline = (base_rules, converted[:len(tickets)], base_load)
+            corpus = (base_rules, converted[len(tickets):]) if texts else None
     start = time.perf_counter()
     shipped = RuleSet.load(known_units=units)
     loaded.append(("shipped", shipped, time.perf_counter() - start))
@@ -250,12 +258,34 @@ def main() -> None:
     if baseline is not None:
         rulesets.append(baseline[0])
         ticket_lists.append(baseline[1])
+    if corpus is not None:
+        rulesets += [_ReadingReasons(shipped), corpus[0]]
+        ticket_lists += [texts, corpus[1]]
     timings = time_routes(rulesets, ticket_lists, args.repeat)
+    corpus_timings = timings[-2:] if corpus is not None else None
+    if corpus is not None:
+        timings = timings[:-2]
     rows = [(name, len(rs.rules), load_s, *timing) for (name, rs, load_s), timing in zip(loaded, timings)]
     extra_rows = [rows.pop()]
     if baseline is not None:
         extra_rows.append((f"baseline {args.baseline}", len(baseline[0].rules), baseline[2], *timings[-1]))
     print_table(rows, len(tickets), len(vocab), extra_rows)
+    if corpus_timings is not None:
+        (shipped_per, _), (base_per, _) = corpus_timings
+        ratio = shipped_per / base_per
+        print(f"\non the labelled dev cases' texts ({len(corpus[1])} decisions): shipped, reasons read "
+              f"{shipped_per * 1e6:.2f} µs, baseline {args.baseline} {base_per * 1e6:.2f} µs -> {ratio:.2f}x "
+              f"({'PASS' if ratio <= BASELINE_RATIO else 'FAIL'} against {BASELINE_RATIO}x)")
+
+
+def corpus_tickets(count: int) -> list[TicketFacts]:
+    """The labelled dev cases as tickets, in file order, repeated up to `count`."""
+    from routing_rules.cases import DEFAULT_CASES_DIR, load_cases
+    from service.domain.reference import reference
+
+    town_county = {t["code"]: t["county"] for t in reference().files["towns"].items}
+    facts = [case.facts(town_county) for case in load_cases(DEFAULT_CASES_DIR / "dev")]
+    return [facts[i % len(facts)] for i in range(count)]
 
 
 class _ReadingReasons:
