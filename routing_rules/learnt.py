@@ -483,10 +483,22 @@ THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 FOLDS = 5
 
 
+def fold_of(cases: Sequence[Any], folds: int) -> list[int]:
+    """Each case's fold: the i-th case file (in load order) goes whole to fold i mod `folds`, so that cases written
+    together, which share their words, are never on both sides (holding out single cases would favour a model that
+    memorises a round's wording); with fewer files than folds, the i-th case goes to fold i mod `folds`."""
+    files = list(dict.fromkeys(getattr(case, "file", "") for case in cases))
+    if len(files) < folds:
+        return [i % folds for i in range(len(cases))]
+    at = {name: i % folds for i, name in enumerate(files)}
+    return [at[getattr(case, "file", "")] for case in cases]
+
+
 def cross_validate(rules: Any, cases: Sequence[Any], unit_kind: dict[str, str], town_county: dict[str, str],
                    settings: Settings, folds: int = FOLDS) -> dict[str, Any]:
-    """Choose the model's numbers on labelled cases (the dev split), deterministically: case i is held out in
-    fold i mod `folds`, and the model of the other folds (and the remits) judges it. The smoothing and the remits'
+    """Choose the model's numbers on labelled cases (the dev split), deterministically: each case file is held
+    out whole, the i-th file (in load order) in fold i mod `folds` (see fold_of), and the model of the other folds
+    (and the remits) judges its cases. The smoothing and the remits'
     weight are chosen by the held-out model's accuracy, the temperature by its log loss, and the threshold by the
     accuracy of the rules with the model, routed by the engine itself (`rules`, a RuleSet, gets each fold's model
     in turn). Ties go to the first value listed (for the threshold: the highest, the least the model decides)."""
@@ -494,10 +506,11 @@ def cross_validate(rules: Any, cases: Sequence[Any], unit_kind: dict[str, str], 
     prior = remit_examples(settings.remits)
     feats = [e.features() for e in examples]
     prior_feats = [e.features() for e in prior]
-    held_out = [[i for i in range(len(cases)) if i % folds == f] for f in range(folds)]
+    fold = fold_of(cases, folds)
+    held_out = [[i for i in range(len(cases)) if fold[i] == f] for f in range(folds)]
 
     def fold_model(f: int, alpha: float, prior_weight: float, temperature: float) -> CorpusModel:
-        keep = [i for i in range(len(cases)) if i % folds != f and teaches(cases[i])]
+        keep = [i for i in range(len(cases)) if fold[i] != f and teaches(cases[i])]
         return CorpusModel.fit([*prior, *(examples[i] for i in keep)],
                                [prior_weight] * len(prior) + [1.0] * len(keep), alpha, temperature,
                                [*prior_feats, *(feats[i] for i in keep)], settings.max_kinds)

@@ -468,7 +468,8 @@ def rules_cross_validate(
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     n = result["cases"]
-    typer.echo(f"{n} cases, {result['folds']} folds (case i held out in fold i mod {result['folds']})")
+    typer.echo(f"{n} cases, {result['folds']} folds (each case file held out whole: "
+               f"file i in fold i mod {result['folds']})")
     typer.echo(f"模型单独 model alone: {result['model_correct']}/{n} with alpha {result['alpha']:g}, "
                f"prior_weight {result['prior_weight']:g}; temperature {result['temperature']:g} (log loss)")
     typer.echo(f"只用规则 rules alone: {result['rules_alone_correct']}/{n}")

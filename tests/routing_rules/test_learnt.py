@@ -250,3 +250,18 @@ def test_the_packed_scores_rank_and_weigh_kinds_as_the_plain_sums_do(tmp_path: P
         assert model.consult(text, title.lower(), request_type, category, channel, max(p - 1e-6, 1e-6), None)
         if p < 1 - 1e-6:
             assert model.consult(text, title.lower(), request_type, category, channel, p + 1e-6, None) is None
+
+
+def test_cross_validation_holds_out_whole_case_files() -> None:
+    """Cases written together share their words: a file's cases are held out together, never split across folds."""
+    from types import SimpleNamespace
+
+    from routing_rules.learnt import fold_of
+
+    cases = [SimpleNamespace(file=f"extra_{i // 3:02d}.yaml") for i in range(3 * 7)]
+    fold = fold_of(cases, 5)
+    for i in range(0, len(cases), 3):
+        assert fold[i] == fold[i + 1] == fold[i + 2] == (i // 3) % 5
+    assert sorted(set(fold)) == [0, 1, 2, 3, 4]
+    # fewer files than folds: case by case
+    assert fold_of([SimpleNamespace(file="c.yaml")] * 7, 5) == [0, 1, 2, 3, 4, 0, 1]
