@@ -4,8 +4,8 @@ Among the rules whose conditions hold, the best evidence wins (see scoring.py); 
 against a town government away from that town's centre and keep what a centre answered on the spot with it.
 Where the winner's evidence is weak (no keyword, or one keyword found only in the description), where it is contested
 too (learnt.yaml `consult: contested`: every keyword found only in the description, and the runner-up rule leading
-another kind of unit), or on every ticket a rule routes (`consult: always`), the corpus model (learnt.py) may give the lead to another
-unit kind it is confident of; the decision's reasons then say so.
+another kind of unit), or on every ticket a rule routes (`consult: always`), the corpus model (learnt.py) may give
+the lead to another unit kind it is confident of; the decision's reasons then say so.
 """
 
 from __future__ import annotations

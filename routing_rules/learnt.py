@@ -11,12 +11,12 @@ When the engine asks it is set by learnt.yaml's `consult`: `weak`, only when the
 (see `weak`: the rule matched on no keyword at all, a catch-all by category or channel, or on a single keyword found
 only in the description, a word that may be mentioned in passing); `contested`, also when every keyword the winning
 rule found is only in the description and the runner-up rule leads another kind of unit; `always`, for every ticket a
-rule routes (a ticket a town centre answered on the spot stays with it). If the model gives another unit kind a probability of
-at least `threshold`, that kind leads, and the decision's reasons name the model, its probabilities, the words that
-weighed most and the rule it overrode. Everything else stays with the rules; guards apply to the model's choice as
-to a rule's. Smoothing, the remit weight and the temperature are chosen by cross-validation on dev (`hotline rules
-cross-validate`); `consult` and the threshold on a fresh round of dev cases, measured before the rules were tuned
-on it (learnt.yaml says how).
+rule routes (a ticket a town centre answered on the spot stays with it). If the model gives another unit kind a
+probability of at least `threshold`, that kind leads, and the decision's reasons name the model, its probabilities,
+the words that weighed most and the rule it overrode. Everything else stays with the rules; guards apply to the
+model's choice as to a rule's. Smoothing and the temperature are chosen by cross-validation on dev (`hotline rules
+cross-validate`); `consult`, the remit weight and the threshold on fresh rounds of dev cases, each left out of the
+model in turn and measured before the rules were tuned on it (learnt.yaml says how).
 
 This is not the suggestion model of service/pipeline/suggest.py, which also learns from dispatchers' corrections
 and only ever suggests and flags; this one is fixed by the repository, so routing is reproducible.
@@ -161,10 +161,10 @@ class CorpusModel:
     def consult(self, text: str, title: str, request_type: str | None, category: str | None, channel: str | None,
                 threshold: float, other_than: str | None) -> tuple[str, float, list[float]] | None:
         """(kind, probability, the ticket's log score per kind, each shifted by one constant) when the most likely
-        kind is not `other_than` and its probability is at least `threshold`; else None. `text` is the lower-cased title, a newline and the lower-cased description
-        (the engine has it so), `title` the lower-cased title. The engine asks this on every ticket a rule routes, so
-        the usual answer (the rule's own kind is the most likely) costs one pass of an automaton over the text, one
-        sum of integers and one comparison."""
+        kind is not `other_than` and its probability is at least `threshold`; else None. `text` is the lower-cased
+        title, a newline and the lower-cased description (the engine has it so), `title` the lower-cased title. The
+        engine asks this on every ticket a rule routes, so the usual answer (the rule's own kind is the most likely)
+        costs one pass of an automaton over the text, one sum of integers and one comparison."""
         packed = self._packed_scorer()
         q = packed.unpack(self._packed_sum(text, title, request_type, category, channel))
         best = max(q)
@@ -317,8 +317,8 @@ class _Packed:
     def bound(self, temperature: float, threshold: float) -> float | None:
         """In units: how far the best kind must lead the second for its probability to be able to reach the threshold
         (None for a threshold of one half or less, which no single other kind can keep the best from, or of 1 or more,
-        which the sum decides alone). One other kind within temperature x log(threshold / (1 - threshold)) of the best keeps the best below the
-        threshold; a margin keeps the rounding of exp() and of the sum out of it."""
+        which the sum decides alone). One other kind within temperature x log(threshold / (1 - threshold)) of the best
+        keeps the best below the threshold; a margin keeps the rounding of exp() and of the sum out of it."""
         key = (temperature, threshold)
         found = self._bounds.get(key, _ABSENT)
         if found is _ABSENT:
@@ -377,9 +377,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise LearntError(f"{path}: cannot read the corpus model settings: {exc}") from exc
     if not isinstance(raw, dict):
         raise LearntError(f"{path}: expected a mapping")
-    known = {"enabled", "corpus", "remits", "alpha", "prior_weight", "temperature", "threshold", "max_kinds"}
-    unknown = sorted(set(raw) - known - {"consult"})
-    missing = sorted(known - set(raw))
+    required = {"enabled", "corpus", "remits", "alpha", "prior_weight", "temperature", "threshold", "max_kinds"}
+    unknown = sorted(set(raw) - required - {"consult"})  # consult is optional (default weak)
+    missing = sorted(required - set(raw))
     if unknown or missing:
         raise LearntError(f"{path}: unknown keys {unknown}, missing keys {missing}")
     if not isinstance(raw["enabled"], bool):
