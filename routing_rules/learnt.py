@@ -173,8 +173,8 @@ class CorpusModel:
         if kind == other_than:
             return None
         others = q[:at] + q[at + 1:]
-        if not others:
-            return (kind, 1.0, packed.floats_of(q)) if threshold <= 1.0 else None
+        if not others:  # a model of one kind
+            return kind, 1.0, packed.floats_of(q)
         # Another kind within bound units of the best keeps the best's probability below the threshold.
         bound = packed.bound(self.temperature, threshold)
         if bound is not None and best - max(others) < bound:
